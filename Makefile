@@ -1,0 +1,35 @@
+# corpus-prep: every target sets up .venv first when it is missing or pyproject.toml changed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONFIG ?= configs/default.yaml
+
+.PHONY: setup run test bench lint clean distclean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing corpus-prep and its dependencies into $(VENV) (first time: a few minutes)"
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)  ## run CONFIG (default configs/default.yaml) on its input, generating the sample if needed
+	$(BIN)/corpus-prep run $(CONFIG)
+
+test: $(STAMP)  ## the test suite
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)  ## benchmarks, each against its baseline library in the same run; writes bench/results.json
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check pipeline stages tests bench
+
+clean:  ## outputs and caches; keeps .venv
+	rm -rf out data/sample bench/results.json .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

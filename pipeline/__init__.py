@@ -1,0 +1,1 @@
+"""The corpus-prep engine: config, planner, runner, accounting, reports and the command line."""

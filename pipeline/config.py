@@ -1,0 +1,150 @@
+"""The run configuration: one YAML file describes a whole run, validated before any work starts.
+
+An unknown key, a wrong type or a missing value raises `ConfigError`, whose message names the file,
+the key path (`stages.1.min_chars`) and what is allowed there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from stages import STAGE_OPTIONS
+
+
+class ConfigError(ValueError):
+    """A config file that cannot run; the message says where and what to change."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SampleSettings(_Strict):
+    """Generate the project's synthetic sample crawl into `folder` when it is not there yet."""
+
+    folder: str = "data/sample"
+    pages: int = Field(2000, ge=1)
+    seed: int = 0
+    files: int = Field(8, ge=1, description="number of WARC files (datatrove gives each task whole files)")
+
+
+class InputSettings(_Strict):
+    format: Literal["jsonl", "parquet", "warc", "html"]
+    paths: list[str] = Field(default_factory=list, description="files or globs, relative to the working directory")
+    text_key: str = "text"
+    id_key: str = "id"
+    metadata_keys: list[str] | None = Field(None, description="keys kept as metadata; all others when unset")
+    sample: SampleSettings | None = None
+
+    @model_validator(mode="after")
+    def _paths_or_sample(self) -> InputSettings:
+        if not self.paths and self.sample is None:
+            raise ValueError("give `paths` (files or globs) or a `sample` block to generate the sample corpus")
+        if self.sample is not None and self.format != "warc":
+            raise ValueError("the generated sample corpus is WARC: use `format: warc` with `sample`")
+        return self
+
+    def resolved_paths(self) -> list[str]:
+        if self.paths:
+            return list(self.paths)
+        return [str(Path(self.sample.folder) / "*.warc.gz")]
+
+
+class OutputSettings(_Strict):
+    folder: str
+    format: Literal["jsonl", "parquet"] = "parquet"
+
+
+class LocalExecutorSettings(_Strict):
+    kind: Literal["local"] = "local"
+    tasks: int = Field(4, ge=1, description="shards of the input; each task reads whole files")
+    workers: int = Field(2, ge=1, description="tasks run at the same time")
+
+
+StageSettings = Annotated[Union[tuple(STAGE_OPTIONS)], Field(discriminator="stage")]  # noqa: UP007
+
+
+class RunConfig(_Strict):
+    name: str = "corpus-prep run"
+    input: InputSettings
+    stages: list[StageSettings] = Field(default_factory=list)
+    output: OutputSettings
+    executor: LocalExecutorSettings = LocalExecutorSettings()
+
+    def fingerprint(self) -> str:
+        """Hash of everything that decides the output; a resumed run must have the same one."""
+        decisive = self.model_dump(mode="json", exclude={"name": True, "executor": {"workers"}})
+        return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with `input`, `stages`, `output` at the top level")
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(raw, dotted, value)
+    return parse_config(raw, source=str(path))
+
+
+def parse_config(raw: dict[str, Any], source: str = "<config>") -> RunConfig:
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_explain(error, source)) from None
+
+
+def _set_dotted(raw: dict, dotted: str, value: Any) -> None:
+    node = raw
+    *parents, leaf = dotted.split(".")
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value
+
+
+def _explain(error: ValidationError, source: str) -> str:
+    lines = [f"{source}: {error.error_count()} problem(s) in the config:"]
+    for problem in error.errors():
+        location = ".".join(str(part) for part in problem["loc"])
+        # Pydantic names the union member in the path (stages.0.normalize.x); the stage is known already.
+        location = _drop_union_tag(location)
+        lines.append(f"  {location}: {_message(problem)}")
+    return "\n".join(lines)
+
+
+def _drop_union_tag(location: str) -> str:
+    parts = location.split(".")
+    if len(parts) >= 3 and parts[0] == "stages" and parts[2] in _STAGE_NAMES:
+        del parts[2]
+    return ".".join(parts)
+
+
+_STAGE_NAMES = {options.model_fields["stage"].default for options in STAGE_OPTIONS}
+
+
+def _message(problem: dict) -> str:
+    kind = problem["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling; see the config reference in README.md)"
+    if kind == "missing":
+        return "required value is missing"
+    if kind == "union_tag_invalid":
+        return f"unknown stage {problem['input'].get('stage')!r}; known stages: {', '.join(sorted(_STAGE_NAMES))}"
+    if kind == "union_tag_not_found":
+        return f"each stage needs a `stage:` key naming one of: {', '.join(sorted(_STAGE_NAMES))}"
+    got = problem.get("input")
+    text = problem["msg"]
+    if got is not None and not isinstance(got, dict | list):
+        text += f" (got {got!r})"
+    return text

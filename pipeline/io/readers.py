@@ -1,0 +1,158 @@
+"""Input readers for the formats a run accepts: WARC, a folder of HTML files, JSONL and Parquet.
+
+They subclass datatrove's readers (sharding files across tasks, stats, fsspec paths) and change what
+datatrove does with bad records: an empty document is passed on (a later stage drops it with a
+reason); a malformed record is quarantined in the ledger instead of skipped with a log line.
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from collections.abc import Iterator
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.readers import JsonlReader, ParquetReader
+from datatrove.pipeline.readers.base import BaseDiskReader
+
+from pipeline.io.charset import decode_html
+from stages.base import QUARANTINED, Ledger, describe_error
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+class AccountedReader(BaseDiskReader):
+    """Reads the files it is given, `files[rank::world_size]`, and records quarantined records.
+
+    Stats: `documents` (read), `quarantined` and `quarantined/<reason>`, plus each format's own.
+    """
+
+    name = "read"
+
+    def __init__(self, data_folder: str, files: list[str], metadata_keys: list[str] | None = None, **kwargs):
+        super().__init__(data_folder, **kwargs)
+        self.files = files
+        self.metadata_keys = metadata_keys
+        self.ledger_folder: str | None = None
+        self.ledger_name = "read"
+        self._ledger: Ledger | None = None
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        with Ledger(self.ledger_folder, self.ledger_name, rank) as self._ledger:
+            for doc in self.read_files_shard(self.files[rank::world_size]):
+                self.update_doc_stats(doc)
+                yield doc
+
+    def quarantine(self, record_id: str, reason: str) -> None:
+        self.stat_update(QUARANTINED, f"{QUARANTINED}/{reason.split(':')[0]}")
+        if self._ledger:
+            self._ledger.record(record_id, QUARANTINED, reason)
+
+    def get_document_from_dict(self, data: dict, source_file: str, id_in_file: int | str) -> Document:
+        parsed = self.adapter(data, source_file, id_in_file)
+        text = parsed.get("text")
+        metadata = parsed.get("metadata") or {}
+        if self.metadata_keys is not None:
+            metadata = {key: metadata[key] for key in self.metadata_keys if key in metadata}
+        metadata.setdefault("file_path", source_file)
+        return Document(text="" if text is None else str(text), id=str(parsed["id"]), metadata=metadata)
+
+
+class AccountedJsonlReader(AccountedReader, JsonlReader):
+    """JSONL (optionally compressed); a line that is not a JSON object is quarantined as `malformed_json`."""
+
+    def read_file(self, filepath: str) -> Iterator[Document]:
+        import orjson
+
+        # Text mode (zstd streams cannot read lines in binary); bad UTF-8 becomes surrogates, which
+        # orjson rejects, so such a line is quarantined instead of ending the file.
+        with self.data_folder.open(filepath, "rt", compression=self.compression, errors="surrogateescape") as f:
+            line_number = -1
+            try:
+                for line_number, line in enumerate(f):
+                    try:
+                        row = orjson.loads(line)
+                        if not isinstance(row, dict):
+                            raise TypeError(f"a JSON {type(row).__name__}, not an object")
+                        for media in row.get("media", []):
+                            if media.get("media_bytes") is not None:
+                                media["media_bytes"] = base64.decodebytes(media["media_bytes"].encode("ascii"))
+                    except (orjson.JSONDecodeError, TypeError) as error:
+                        self.quarantine(f"{filepath}/{line_number}", f"malformed_json: {type(error).__name__}")
+                        continue
+                    yield self.get_document_from_dict(row, filepath, line_number)
+            except (OSError, EOFError, zlib.error) as error:  # truncated or corrupt compressed file
+                self.quarantine(f"{filepath}/after-line-{line_number}", f"unreadable_file: {describe_error(error, '')}")
+
+
+class AccountedParquetReader(AccountedReader, ParquetReader):
+    """Parquet; an unreadable file is quarantined as `unreadable_file`."""
+
+    def read_file(self, filepath: str) -> Iterator[Document]:
+        try:
+            yield from super().read_file(filepath)
+        except OSError as error:
+            self.quarantine(filepath, f"unreadable_file: {describe_error(error, '')}")
+
+
+class WarcReader(AccountedReader):
+    """WARC or WARC.gz: one document per HTML response, `doc.text` the decoded HTML.
+
+    Writes metadata `url`, `date`, `charset`, `file_path`. Stats: `records/<kind>` for every record
+    (html, request, metadata, non_html_response, revisit, ...). A page that no charset decodes is
+    quarantined as `undecodable`; a corrupt record ends its file, quarantined as `corrupt_warc`.
+    """
+
+    def read_file(self, filepath: str) -> Iterator[Document]:
+        from warcio.archiveiterator import ArchiveIterator
+        from warcio.exceptions import ArchiveLoadFailed
+
+        with self.data_folder.open(filepath, "rb") as f:
+            index = -1
+            try:
+                # Digest checks catch a record cut short (warcio otherwise yields it with an empty body).
+                for index, record in enumerate(ArchiveIterator(f, check_digests="raise")):
+                    kind = _record_kind(record)
+                    self.stat_update(f"records/{kind}")
+                    if kind != "html":
+                        continue
+                    record_id = record.rec_headers.get_header("WARC-Record-ID") or f"{filepath}/{index}"
+                    body = record.content_stream().read()
+                    decoded = decode_html(body, record.http_headers.get_header("Content-Type"))
+                    if decoded is None:
+                        self.quarantine(record_id, "undecodable: no charset decodes the page")
+                        continue
+                    text, charset = decoded
+                    metadata = {
+                        "url": record.rec_headers.get_header("WARC-Target-URI"),
+                        "date": record.rec_headers.get_header("WARC-Date"),
+                        "charset": charset,
+                    }
+                    yield self.get_document_from_dict(
+                        {"text": text, "id": record_id, "metadata": metadata}, filepath, index
+                    )
+            except (ArchiveLoadFailed, OSError, EOFError, zlib.error, ValueError) as error:
+                self.quarantine(f"{filepath}/after-record-{index}", f"corrupt_warc: {describe_error(error, '')}")
+
+
+def _record_kind(record) -> str:
+    if record.rec_type != "response":
+        return record.rec_type
+    if record.http_headers is None:
+        return "non_http_response"
+    content_type = (record.http_headers.get_header("Content-Type") or "").split(";")[0].strip().lower()
+    return "html" if content_type in HTML_TYPES or not content_type else "non_html_response"
+
+
+class HtmlFolderReader(AccountedReader):
+    """Files of HTML: one document per file, id the file's path, `doc.text` the decoded HTML."""
+
+    def read_file(self, filepath: str) -> Iterator[Document]:
+        with self.data_folder.open(filepath, "rb") as f:
+            body = f.read()
+        decoded = decode_html(body)
+        if decoded is None:
+            self.quarantine(filepath, "undecodable: no charset decodes the page")
+            return
+        text, charset = decoded
+        yield self.get_document_from_dict({"text": text, "id": filepath, "metadata": {"charset": charset}}, filepath, 0)

@@ -1,0 +1,128 @@
+"""Turning a config into passes: each a datatrove pipeline run by one executor over all its tasks.
+
+Stages contribute steps; a stage that needs to see all documents first contributes a `Pass` between
+its steps. The runner cuts the step list at those points: a document pass reads the input (or the
+documents the previous document pass wrote), runs its steps and writes documents; an aggregation
+pass runs the stage's own steps in between.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+
+from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
+
+from pipeline.config import ConfigError, InputSettings, RunConfig
+from pipeline.io.readers import (
+    AccountedJsonlReader,
+    AccountedParquetReader,
+    AccountedReader,
+    HtmlFolderReader,
+    WarcReader,
+)
+from pipeline.layout import RunLayout
+from pipeline.progress import ProgressBeacon
+from stages.base import CorpusStep, Pass, StageContext
+
+READERS = {
+    "warc": WarcReader,
+    "html": HtmlFolderReader,
+    "jsonl": AccountedJsonlReader,
+    "parquet": AccountedParquetReader,
+}
+
+
+@dataclass
+class PassPlan:
+    name: str
+    steps: list[PipelineStep]
+    tasks: int
+    logging_dir: str
+    labels: list[str] = field(default_factory=list)  # one per step, for the report
+
+    @property
+    def reader(self) -> AccountedReader | None:
+        return self.steps[0] if isinstance(self.steps[0], AccountedReader) else None
+
+
+def resolve_input_files(settings: InputSettings) -> tuple[str, list[str]]:
+    """The common folder of all input files and their sorted paths relative to it."""
+    matched: list[str] = []
+    for pattern in settings.resolved_paths():
+        hits = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+        if not hits:
+            raise ConfigError(f"input.paths: no file matches {pattern!r} (relative to {os.getcwd()})")
+        matched.extend(os.path.abspath(p) for p in hits)
+    files = sorted(dict.fromkeys(matched))
+    root = os.path.commonpath([os.path.dirname(f) for f in files])
+    return root, [os.path.relpath(f, root) for f in files]
+
+
+def _input_reader(settings: InputSettings) -> AccountedReader:
+    root, files = resolve_input_files(settings)
+    kwargs = {"text_key": settings.text_key, "id_key": settings.id_key}
+    if settings.format == "jsonl":
+        kwargs["compression"] = "infer"
+    return READERS[settings.format](root, files, metadata_keys=settings.metadata_keys, **kwargs)
+
+
+def _documents_writer(folder: str, output_format: str) -> PipelineStep:
+    # zstd rather than gzip: gzip stamps the time into each file, and reruns must give the same bytes.
+    if output_format == "parquet":
+        return ParquetWriter(folder, output_filename="${rank}.parquet", compression="zstd")
+    return JsonlWriter(folder, output_filename="${rank}.jsonl", compression="zstd")
+
+
+class _LazyIntermediateReader(AccountedJsonlReader):
+    """Lists the previous pass's files when the task starts: they do not exist when the plan is made."""
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        self.files = sorted(self.data_folder.list_files())
+        yield from super().run(data, rank, world_size)
+
+
+def build_plan(config: RunConfig, layout: RunLayout) -> list[PassPlan]:
+    tasks = config.executor.tasks
+    segments: list[list[tuple[str, PipelineStep]]] = [[]]
+    aggregations: list[Pass] = []
+    for index, stage in enumerate(config.stages, start=1):
+        context = StageContext(work_folder=str(layout.work / f"{index:02d}-{stage.stage}"), tasks=tasks)
+        for item in stage.build(context):
+            if isinstance(item, Pass):
+                aggregations.append(item)
+                segments.append([])
+                continue
+            label = f"{index:02d}-{getattr(item, 'name', type(item).__name__)}"
+            if isinstance(item, CorpusStep):
+                item.ledger_folder, item.ledger_name = str(layout.accounting), label
+            segments[-1].append((label, item))
+
+    passes: list[PassPlan] = []
+    previous_documents: str | None = None
+    for number, segment in enumerate(segments):
+        name = f"{len(passes) + 1}-documents"
+        logging_dir = str(layout.logs / name)
+        if previous_documents is None:
+            reader = _input_reader(config.input)
+        else:
+            reader = _LazyIntermediateReader(previous_documents, [], compression="infer")
+            reader.ledger_name = f"00-read-{name}"
+        reader.ledger_folder = str(layout.accounting)
+        last = number == len(segments) - 1
+        out_folder = str(layout.data) if last else str(layout.work / "documents" / name)
+        writer = _documents_writer(out_folder, config.output.format if last else "jsonl")
+        steps = [reader, ProgressBeacon(os.path.join(logging_dir, "progress"))] + [s for _, s in segment] + [writer]
+        labels = ["read", "progress"] + [label for label, _ in segment] + ["write" if last else "write-intermediate"]
+        passes.append(PassPlan(name, steps, tasks, logging_dir, labels))
+        previous_documents = out_folder
+        if not last:
+            aggregation = aggregations[number]
+            agg_name = f"{len(passes) + 1}-{aggregation.name}"
+            agg_dir = str(layout.logs / agg_name)
+            agg_steps = list(aggregation.steps)
+            agg_labels = [f"{aggregation.name}.{getattr(s, 'name', type(s).__name__)}" for s in agg_steps]
+            passes.append(PassPlan(agg_name, agg_steps, aggregation.tasks, agg_dir, agg_labels))
+    return passes

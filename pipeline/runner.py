@@ -1,0 +1,144 @@
+"""Running a config: prepare the output folder, run each pass on the executor, account, report.
+
+Every pass keeps its datatrove logging folder inside the output folder, so rerunning the same config
+skips the tasks that completed and redoes only the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.utils.logging import logger
+
+from pipeline.accounting import Accounting, account, merged_stats
+from pipeline.config import RunConfig
+from pipeline.layout import RunLayout
+from pipeline.plan import PassPlan, build_plan
+from pipeline.progress import PassProgress
+from pipeline.report import write_report
+
+
+class RunError(RuntimeError):
+    """A run that cannot start or did not finish; the message says what to do."""
+
+
+def console_warnings_only() -> None:
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING")
+
+
+class QuietLocalExecutor(LocalPipelineExecutor):
+    """datatrove's local executor, with task logs in full in their files and only problems on the console.
+
+    datatrove prints INFO lines from the task with local rank 0 and resets the console logger to INFO
+    after each task; either would bury the progress bar.
+    """
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        try:
+            return super()._run_for_rank(rank, local_rank + 1, node_rank)
+        finally:
+            console_warnings_only()
+
+
+@dataclass
+class RunResult:
+    layout: RunLayout
+    accounting: Accounting
+    report: dict
+
+
+def prepare_output(config: RunConfig, layout: RunLayout, overwrite: bool) -> None:
+    """Refuse to mix two configs' outputs in one folder; the same config resumes."""
+    fingerprint = config.fingerprint()
+    if layout.root.exists() and any(layout.root.iterdir()):
+        previous = json.loads(layout.run_file.read_text()) if layout.run_file.exists() else {}
+        if previous.get("fingerprint") != fingerprint:
+            if not overwrite:
+                raise RunError(
+                    f"{layout.root} holds output of a different config "
+                    f"(fingerprint {previous.get('fingerprint', 'none')}, this config {fingerprint}). "
+                    "Pass --overwrite to replace it, or set output.folder to another folder."
+                )
+            shutil.rmtree(layout.root)
+    layout.root.mkdir(parents=True, exist_ok=True)
+    layout.run_file.write_text(
+        json.dumps({"fingerprint": fingerprint, "config": config.model_dump(mode="json")}, indent=2)
+    )
+
+
+def ensure_sample(config: RunConfig) -> None:
+    sample = config.input.sample
+    if sample is None or config.input.paths:
+        return
+    folder = Path(sample.folder)
+    expected = [folder / f"crawl-{i:05d}.warc.gz" for i in range(sample.files)]
+    marker = folder / "sample.json"
+    settings = sample.model_dump()
+    if marker.exists() and json.loads(marker.read_text()) == settings and all(p.exists() for p in expected):
+        return
+    from pipeline.sample import generate_sample
+
+    print(f"generating the sample corpus: {sample.pages} pages into {folder}", file=sys.stderr)
+    generate_sample(folder, pages=sample.pages, seed=sample.seed, files=sample.files)
+    marker.write_text(json.dumps(settings))
+
+
+def _run_pass(plan: PassPlan, workers: int, show_progress: bool, label: str) -> None:
+    executor = QuietLocalExecutor(
+        plan.steps, tasks=plan.tasks, workers=min(workers, plan.tasks), logging_dir=plan.logging_dir
+    )
+    try:
+        with PassProgress(label, plan.logging_dir, plan.tasks, enabled=show_progress):
+            executor.run()
+    except Exception as error:  # a task raised: name every task that did not complete, and its log
+        raise RunError(_failed_tasks_message(plan, executor, error)) from error
+    if executor.get_incomplete_ranks():
+        raise RunError(_failed_tasks_message(plan, executor, None))
+
+
+def _failed_tasks_message(plan: PassPlan, executor: LocalPipelineExecutor, error: Exception | None) -> str:
+    incomplete = executor.get_incomplete_ranks()
+    logs = [f"{plan.logging_dir}/logs/task_{rank:05d}.log" for rank in incomplete]
+    cause = f" ({type(error).__name__})" if error else ""
+    return (
+        f"pass {plan.name}: {len(incomplete)} of {plan.tasks} task(s) did not complete{cause}: "
+        f"tasks {', '.join(map(str, incomplete))}. Logs: {', '.join(logs)}. "
+        "Fix the cause and rerun the same command: completed tasks are skipped."
+    )
+
+
+def run(config: RunConfig, overwrite: bool = False, show_progress: bool = True) -> RunResult:
+    started = time.monotonic()
+    layout = RunLayout(Path(config.output.folder))
+    ensure_sample(config)
+    prepare_output(config, layout, overwrite)
+    passes = build_plan(config, layout)
+
+    console_warnings_only()  # task logs keep everything in their files
+    for number, plan in enumerate(passes, start=1):
+        _run_pass(plan, config.executor.workers, show_progress, f"pass {number}/{len(passes)} {plan.name}")
+
+    stats_by_pass = {plan.name: merged_stats(plan) for plan in passes}
+    accounting = account(passes, stats_by_pass, str(layout.accounting))
+    report = write_report(
+        layout.root,
+        config.model_dump(mode="json"),
+        passes,
+        stats_by_pass,
+        accounting,
+        time.monotonic() - started,
+    )
+    if not accounting.balanced:
+        raise RunError(
+            f"accounting identity broken: read {accounting.read} != kept {accounting.kept} + dropped "
+            f"{accounting.dropped_total} + quarantined {accounting.quarantined_total}; see {layout.report_md}. "
+            "This is a bug in a stage: please report it with the report."
+        )
+    return RunResult(layout, accounting, report)

@@ -1,0 +1,22 @@
+"""Corpus-prep stages: one module per stage, each a datatrove step plus the options the config accepts.
+
+`STAGE_OPTIONS` lists every stage the YAML config knows, by its `stage:` name.
+"""
+
+from stages.base import CorpusStep, Drop, Pass, StageContext, StageOptions
+from stages.exact_dedup import ExactDedupOptions
+from stages.normalize import NormalizeOptions, TextNormalizer
+
+STAGE_OPTIONS: tuple[type[StageOptions], ...] = (NormalizeOptions, ExactDedupOptions)
+
+__all__ = [
+    "STAGE_OPTIONS",
+    "CorpusStep",
+    "Drop",
+    "ExactDedupOptions",
+    "NormalizeOptions",
+    "Pass",
+    "StageContext",
+    "StageOptions",
+    "TextNormalizer",
+]

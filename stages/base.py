@@ -1,0 +1,157 @@
+"""The step interface every stage follows, and the ledger that accounts for documents leaving a run.
+
+A stage is a datatrove `PipelineStep`, so it runs under any datatrove executor and can be dropped into a
+hand-written datatrove pipeline. `CorpusStep` adds what datatrove leaves to each step: a document that
+does not continue is either *dropped* (a decision, with a reason) or *quarantined* (an error, with its
+type), counted in the step's stats and written to the ledger by id, so no document vanishes silently.
+
+A stage's options are a pydantic model (`StageOptions`) that the YAML config validates, and whose
+`build()` returns the steps to run, and the extra passes the stage needs (see `Pass`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+from pydantic import BaseModel, ConfigDict
+
+DROPPED = "dropped"
+QUARANTINED = "quarantined"
+
+
+class Drop(Exception):
+    """Raised by `CorpusStep.process` to drop a document on purpose; `reason` is a short stable slug."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def describe_error(error: BaseException, text: str) -> str:
+    """An error's type and message, fit for logs: withheld when the message quotes the document."""
+    message = str(error)[:300]
+    if message and text and _quotes(message, text):
+        message = "message withheld: it quotes the document"
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def _quotes(message: str, text: str, window: int = 12) -> bool:
+    """Whether any `window`-character run of the message occurs in the text (cheap enough per error)."""
+    if len(message) < window:
+        return message in text
+    return any(message[i : i + window] in text for i in range(0, len(message) - window + 1, window // 2))
+
+
+class Ledger:
+    """Appends one JSON line per document that left the run: id, stage, outcome, reason.
+
+    One file per (step, task) under the run's `accounting/` folder, opened in write mode when the task
+    starts, so a task that is rerun after a kill rewrites its file instead of appending duplicates.
+    """
+
+    def __init__(self, folder: str | None, step_name: str, rank: int):
+        self.step_name = step_name
+        self._file = None
+        if folder:
+            os.makedirs(os.path.join(folder, step_name), exist_ok=True)
+            self._file = open(os.path.join(folder, step_name, f"{rank:05d}.jsonl"), "w", encoding="utf-8")
+
+    def record(self, doc_id: str, outcome: str, reason: str) -> None:
+        if self._file:
+            row = {"id": doc_id, "stage": self.step_name, "outcome": outcome, "reason": reason}
+            self._file.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        if self._file:
+            self._file.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class CorpusStep(PipelineStep):
+    """Base of every corpus-prep step: per-document `process`, with drops and errors accounted for.
+
+    Subclasses implement `process(doc)` returning the (modified) document, or raising `Drop(reason)`.
+    Any other exception quarantines that document and the run goes on.
+
+    Stats recorded for every step: `documents_in`, `documents_out`, `bytes_in`, `bytes_out` (UTF-8),
+    `dropped` and `dropped/<reason>`, `quarantined` and `quarantined/<error type>`.
+    """
+
+    type = "corpus-prep"
+    name: ClassVar[str] = "step"
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Set by the runner: where the ledger goes and the step's unique name within the run.
+        self.ledger_folder: str | None = None
+        self.ledger_name: str = self.name
+
+    def process(self, doc: Document) -> Document:
+        raise NotImplementedError
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        with Ledger(self.ledger_folder, self.ledger_name, rank) as ledger:
+            for doc in data or ():
+                self.stat_update("documents_in")
+                self.stat_update("bytes_in", value=len(doc.text.encode("utf-8", "surrogatepass")))
+                outcome = self._process_accounted(doc, ledger)
+                if outcome is not None:
+                    self.stat_update("documents_out")
+                    self.stat_update("bytes_out", value=len(outcome.text.encode("utf-8", "surrogatepass")))
+                    yield outcome
+
+    def _process_accounted(self, doc: Document, ledger: Ledger) -> Document | None:
+        try:
+            with self.track_time():
+                return self.process(doc)
+        except Drop as drop:
+            self.stat_update(DROPPED, f"{DROPPED}/{drop.reason}")
+            ledger.record(doc.id, DROPPED, drop.reason)
+        except Exception as error:  # noqa: BLE001 - one bad document must not stop the run
+            self.stat_update(QUARANTINED, f"{QUARANTINED}/{type(error).__name__}")
+            ledger.record(doc.id, QUARANTINED, describe_error(error, doc.text))
+        return None
+
+
+class StageOptions(BaseModel):
+    """Options of one stage as written in the YAML config; `stage` names the stage."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    stage: str
+
+    def build(self, context: StageContext) -> list[PipelineStep | Pass]:
+        """The steps this stage adds to the run, in order; a `Pass` item ends the current pass."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What a stage may know of the run when it builds its steps."""
+
+    work_folder: str  # private scratch space for this stage within the run's output folder
+    tasks: int
+
+
+@dataclass
+class Pass:
+    """A pass over the data that must finish, for every task, before the run goes on.
+
+    Stages that need all documents before they can decide about any (deduplication, global shuffles)
+    put their first steps in the current pass, return a `Pass` that aggregates what those steps wrote,
+    and continue with steps that read the aggregate. The runner materialises the documents between
+    passes, so the steps after a `Pass` may run with any number of tasks.
+    """
+
+    name: str
+    steps: list[PipelineStep] = field(default_factory=list)
+    tasks: int = 1

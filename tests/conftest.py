@@ -1,0 +1,31 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.sample import generate_sample
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory) -> Path:
+    """A 160-page sample crawl over 4 WARC files, shared by the tests that only read it."""
+    folder = tmp_path_factory.mktemp("sample")
+    generate_sample(folder, pages=160, seed=7, files=4)
+    return folder
+
+
+def ground_truth(folder: Path) -> list[dict]:
+    with open(folder / "ground_truth.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def read_jsonl_zst(folder: Path) -> list[dict]:
+    import io
+
+    import zstandard
+
+    rows = []
+    for path in sorted(folder.glob("*.jsonl.zst")):
+        with path.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as reader:
+            rows += [json.loads(line) for line in io.TextIOWrapper(reader, encoding="utf-8")]
+    return rows

@@ -1,0 +1,99 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.config import ConfigError, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+VALID = {
+    "input": {"format": "jsonl", "paths": ["in/*.jsonl"]},
+    "stages": [{"stage": "normalize"}],
+    "output": {"folder": "out/x"},
+}
+
+
+def _error(raw: dict) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw, source="run.yaml")
+    return str(info.value)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_configs_validate(path):
+    load_config(path)
+
+
+def test_misspelt_stage_option_names_its_key_path():
+    raw = {**VALID, "stages": [{"stage": "normalize", "fix_mojibak": True}]}
+    message = _error(raw)
+    assert message.startswith("run.yaml:")
+    assert "stages.0.fix_mojibak: unknown key" in message
+
+
+def test_misspelt_top_level_key():
+    assert "ouptut: unknown key" in _error({**VALID, "ouptut": {"folder": "x"}})
+
+
+def test_wrong_type_names_key_and_value():
+    message = _error({**VALID, "executor": {"tasks": "many"}})
+    assert "executor.tasks:" in message and "'many'" in message
+
+
+def test_missing_value():
+    raw = {k: v for k, v in VALID.items() if k != "output"}
+    assert "output: required value is missing" in _error(raw)
+
+
+def test_unknown_stage_lists_known_ones():
+    message = _error({**VALID, "stages": [{"stage": "normalise"}]})
+    assert "stages.0:" in message and "'normalise'" in message and "normalize" in message
+
+
+def test_bad_choice_lists_allowed_values():
+    message = _error({**VALID, "input": {"format": "csv", "paths": ["x"]}})
+    assert "input.format:" in message and "'jsonl'" in message
+
+
+def test_input_needs_paths_or_sample():
+    assert "input:" in _error({**VALID, "input": {"format": "jsonl"}})
+
+
+def test_not_a_mapping(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="bad.yaml"):
+        load_config(path)
+
+
+def test_invalid_yaml(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("input: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(path)
+
+
+def test_overrides_by_key_path(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(VALID))
+    config = load_config(path, overrides={"executor.tasks": 8, "output.folder": "elsewhere"})
+    assert config.executor.tasks == 8 and config.output.folder == "elsewhere"
+
+
+def test_fingerprint_ignores_workers_but_not_stages():
+    base = parse_config(VALID)
+    more_workers = parse_config({**VALID, "executor": {"workers": 7}})
+    other_stage = parse_config({**VALID, "stages": [{"stage": "normalize", "min_chars": 5}]})
+    assert base.fingerprint() == more_workers.fingerprint()
+    assert base.fingerprint() != other_stage.fingerprint()
+
+
+def test_cli_rejects_bad_config_before_any_work(tmp_path):
+    from pipeline.cli import main
+
+    path = tmp_path / "run.yaml"
+    out = tmp_path / "out"
+    path.write_text(yaml.safe_dump({**VALID, "output": {"folder": str(out)}, "executor": {"taks": 2}}))
+    assert main(["run", str(path)]) == 2
+    assert not out.exists()

@@ -1,0 +1,201 @@
+"""End-to-end runs of the engine on the generated sample: accounting, resume, failures, safety."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.config import parse_config
+from pipeline.runner import RunError, run
+from tests.conftest import ground_truth, read_jsonl_zst
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _config(sample: Path, out: Path, **executor) -> dict:
+    return {
+        "input": {"format": "warc", "paths": [str(sample / "*.warc.gz")]},
+        "stages": [{"stage": "normalize"}, {"stage": "exact_dedup"}],
+        "output": {"folder": str(out), "format": "jsonl"},
+        "executor": {"tasks": 4, "workers": 2, **executor},
+    }
+
+
+def _ledger(out: Path) -> list[dict]:
+    rows = []
+    for path in sorted((out / "accounting").glob("*/*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text().splitlines()]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def finished_run(small_sample, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "out"
+    result = run(parse_config(_config(small_sample, out)), show_progress=False)
+    return small_sample, out, result
+
+
+def test_every_document_is_accounted_for(finished_run):
+    sample, out, result = finished_run
+    truth = ground_truth(sample)
+    kept = read_jsonl_zst(out / "data")
+    ledger = _ledger(out)
+    acc = result.accounting
+    assert acc.read == len(truth)
+    assert acc.kept == len(kept)
+    assert acc.read == acc.kept + acc.dropped_total + acc.quarantined_total
+    # each input id ends in exactly one place
+    ends = [doc["id"] for doc in kept] + [row["id"] for row in ledger]
+    assert Counter(ends) == Counter(page["id"] for page in truth)
+
+
+def test_exact_duplicates_and_empty_pages_are_dropped_with_reasons(finished_run):
+    sample, out, _ = finished_run
+    truth = ground_truth(sample)
+    reasons = {row["id"]: row["reason"] for row in _ledger(out)}
+    exact = [p for p in truth if p["kind"] == "exact_duplicate"]
+    empty = [p for p in truth if p["broken"] == "empty_body"]
+    assert exact and empty
+    assert Counter(reasons.values())["exact_duplicate"] == len(exact)
+    # of each group of identical pages exactly one survives
+    kept_ids = {doc["id"] for doc in read_jsonl_zst(out / "data")}
+    groups: dict[str, set] = {}
+    for page in exact:
+        groups.setdefault(page["duplicate_of"], {page["duplicate_of"]}).add(page["id"])
+    assert all(len(group & kept_ids) == 1 for group in groups.values())
+    assert all(reasons[p["id"]] == "empty" for p in empty)
+
+
+def test_report_has_steps_totals_and_config(finished_run):
+    _, out, result = finished_run
+    report = json.loads((out / "report.json").read_text())
+    steps = {row["step"]: row for row in report["steps"]}
+    assert steps["01-normalize"]["documents_in"] == result.accounting.read
+    assert steps["01-normalize"]["bytes_in"] > 0 and steps["01-normalize"]["seconds"] > 0
+    assert (
+        steps["02-exact_dedup.filter"]["dropped"]
+        == result.accounting.dropped["02-exact_dedup.filter", "exact_duplicate"]
+    )
+    assert report["accounting"]["balanced"] is True
+    assert report["input_records"]["html"] == result.accounting.read
+    assert report["input_records"]["request"] >= 1
+    assert report["config"]["stages"][1]["stage"] == "exact_dedup"
+    markdown = (out / "report.md").read_text()
+    assert "| read | kept | dropped | quarantined |" in markdown and "holds" in markdown
+
+
+def test_one_task_and_four_tasks_keep_the_same_documents(finished_run, tmp_path):
+    sample, out, _ = finished_run
+    single = run(parse_config(_config(sample, tmp_path / "one", tasks=1, workers=1)), show_progress=False)
+    by_id = lambda rows: {r["id"]: r["text"] for r in rows}  # noqa: E731
+    assert by_id(read_jsonl_zst(single.layout.data)) == by_id(read_jsonl_zst(out / "data"))
+
+
+def test_rerun_of_a_finished_run_redoes_nothing(finished_run):
+    sample, out, result = finished_run
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "logs").glob("*/stats/*.json")}
+    again = run(parse_config(_config(sample, out)), show_progress=False)
+    assert {p: p.stat().st_mtime_ns for p in (out / "logs").glob("*/stats/*.json")} == stamps
+    assert again.accounting.to_dict() == result.accounting.to_dict()
+
+
+def test_other_config_into_same_folder_is_refused_unless_overwrite(finished_run, tmp_path):
+    sample, out, _ = finished_run
+    other = tmp_path / "out"
+    run(parse_config(_config(sample, other)), show_progress=False)
+    changed = _config(sample, other)
+    changed["stages"] = [{"stage": "normalize", "min_chars": 50}]
+    with pytest.raises(RunError, match="different config.*--overwrite"):
+        run(parse_config(changed), show_progress=False)
+    result = run(parse_config(changed), overwrite=True, show_progress=False)
+    assert result.accounting.balanced
+
+
+def test_failed_task_fails_the_run_naming_task_and_log(small_sample, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    config = parse_config(_config(small_sample, out))
+    # A file where the writer needs a folder: every task of the first pass fails to write.
+    from pipeline.layout import RunLayout
+    from pipeline.runner import prepare_output
+
+    prepare_output(config, RunLayout(out), overwrite=False)
+    (out / "work").write_text("not a folder")
+    with pytest.raises(RunError) as info:
+        run(config, show_progress=False)
+    message = str(info.value)
+    assert "pass 1-documents" in message and "did not complete" in message
+    assert "task_00000.log" in message and (out / "logs" / "1-documents" / "logs" / "task_00000.log").exists()
+
+
+def test_cli_exits_non_zero_on_failed_task(small_sample, tmp_path):
+    out = tmp_path / "out"
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(_config(small_sample, out)))
+    first = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "run", str(path), "--no-progress"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert first.returncode == 0, first.stderr
+    assert "done: read 160" in first.stdout
+    for marker in (out / "logs" / "1-documents" / "completions").iterdir():
+        marker.unlink()  # force the first pass to run again ...
+    written = out / "work" / "documents" / "1-documents"
+    written.rename(out / "moved-away")
+    written.write_text("in the way")  # ... into an output that cannot be written
+    second = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "run", str(path), "--no-progress"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert second.returncode != 0
+    assert "did not complete" in second.stderr and "task_0000" in second.stderr
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_output(tmp_path):
+    """SIGKILL the CLI once some tasks have completed; the rerun skips them and matches a clean run."""
+    sample = tmp_path / "sample"
+    from pipeline.sample import generate_sample
+
+    generate_sample(sample, pages=1200, seed=11, files=8)
+    clean_out, killed_out = tmp_path / "clean", tmp_path / "killed"
+    clean = run(parse_config(_config(sample, clean_out, tasks=8, workers=1)), show_progress=False)
+
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(_config(sample, killed_out, tasks=8, workers=1)))
+    command = [sys.executable, "-m", "pipeline.cli", "run", str(path), "--no-progress"]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    completions = killed_out / "logs" / "1-documents" / "completions"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(completions.glob("*"))) < 3 and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be killed; give it more pages"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    done_before = {
+        p.name: (killed_out / "logs/1-documents/stats" / f"{p.name}.json").stat().st_mtime_ns
+        for p in completions.iterdir()
+    }
+    assert 3 <= len(done_before) < 8
+
+    rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    for name, stamp in done_before.items():  # completed tasks were not redone
+        assert (killed_out / "logs/1-documents/stats" / f"{name}.json").stat().st_mtime_ns == stamp
+    for clean_file in sorted((clean_out / "data").iterdir()):
+        assert (killed_out / "data" / clean_file.name).read_bytes() == clean_file.read_bytes()
+    report = json.loads((killed_out / "report.json").read_text())
+    assert report["accounting"] == clean.accounting.to_dict()
