@@ -123,6 +123,6 @@ def build_plan(config: RunConfig, layout: RunLayout) -> list[PassPlan]:
             agg_name = f"{len(passes) + 1}-{aggregation.name}"
             agg_dir = str(layout.logs / agg_name)
             agg_steps = list(aggregation.steps)
-            agg_labels = [f"{aggregation.name}.{getattr(s, 'name', type(s).__name__)}" for s in agg_steps]
+            agg_labels = [getattr(s, "name", type(s).__name__) for s in agg_steps]
             passes.append(PassPlan(agg_name, agg_steps, aggregation.tasks, agg_dir, agg_labels))
     return passes

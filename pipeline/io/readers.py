@@ -117,8 +117,9 @@ class WarcReader(AccountedReader):
                     if kind != "html":
                         continue
                     record_id = record.rec_headers.get_header("WARC-Record-ID") or f"{filepath}/{index}"
-                    body = record.content_stream().read()
-                    decoded = decode_html(body, record.http_headers.get_header("Content-Type"))
+                    with self.track_time():
+                        body = record.content_stream().read()
+                        decoded = decode_html(body, record.http_headers.get_header("Content-Type"))
                     if decoded is None:
                         self.quarantine(record_id, "undecodable: no charset decodes the page")
                         continue

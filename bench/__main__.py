@@ -1,0 +1,35 @@
+"""`python -m bench` (or `make bench`): run every benchmark, print each comparison, write results.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+from bench import normalize
+
+BENCHMARKS = {"normalize": normalize.run}
+
+
+def main(argv: list[str]) -> int:
+    chosen = argv or list(BENCHMARKS)
+    unknown = [name for name in chosen if name not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; available: {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    results = []
+    for name in chosen:
+        for comparison in BENCHMARKS[name]():
+            print(comparison.line(), flush=True)
+            results.append(comparison.to_dict())
+    machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
+    path = Path(__file__).parent / "results.json"
+    path.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

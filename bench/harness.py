@@ -1,0 +1,48 @@
+"""Timing both sides of a comparison in one process, so machine noise hits both alike.
+
+Each side runs `repeats` times, alternating, and the best time counts: the minimum is the least
+disturbed measurement of the same work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class Comparison:
+    name: str
+    unit: str  # what the rate counts, e.g. "docs/s"
+    ours: float
+    baseline: float
+    baseline_name: str
+    target: float | None = None  # the ratio we aim for, where an issue sets one
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.baseline if self.baseline else float("inf")
+
+    def line(self) -> str:
+        target = ""
+        if self.target:
+            target = f"  target >= {self.target:.2f}x {'met' if self.ratio >= self.target else 'MISSED'}"
+        return (
+            f"{self.name}: ours {self.ours:,.0f} {self.unit} | {self.baseline_name} {self.baseline:,.0f} {self.unit} "
+            f"| ratio {self.ratio:.2f}x{target}"
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"ratio": round(self.ratio, 3)}
+
+
+def best_seconds(functions: list[Callable[[], object]], repeats: int = 3) -> list[float]:
+    """The best wall time of each function over `repeats` alternating rounds."""
+    best = [float("inf")] * len(functions)
+    for _ in range(repeats):
+        for index, function in enumerate(functions):
+            started = time.perf_counter()
+            function()
+            best[index] = min(best[index], time.perf_counter() - started)
+    return best
