@@ -42,6 +42,4 @@ def run(documents: int = 3000) -> list[Comparison]:
             pass
 
     ours, baseline = best_seconds([stage, bare])
-    return [
-        Comparison("normalize stage", "docs/s", documents / ours, documents / baseline, "bare ftfy+NFC loop", 0.9)
-    ]
+    return [Comparison("normalize stage", "docs/s", documents / ours, documents / baseline, "bare ftfy+NFC loop", 0.9)]

@@ -46,6 +46,53 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_budget(args: argparse.Namespace) -> int:
+    import json
+
+    from pipeline.budget.plan import BudgetAssumptions, plan_budget
+    from pipeline.budget.render import markdown, si, table
+    from pipeline.config import ConfigError, _quantity
+
+    tokens_by_source: dict[str, float] = {}
+    if args.tokens is not None:
+        tokens_by_source = {"all": _quantity(args.tokens)}
+    elif args.run_folder is not None:
+        report_path = args.run_folder / "report.json"
+        if not report_path.exists():
+            raise ConfigError(f"{report_path}: no report; is {args.run_folder} a finished run's output folder?")
+        budget = json.loads(report_path.read_text()).get("budget")
+        if not budget:
+            raise ConfigError(f"{report_path}: the run had no `budget:` section; add one or pass --tokens")
+        tokens_by_source = {s["source"]: s["tokens"] for s in budget["sources"]}
+    else:
+        raise ConfigError("give a finished run's output folder or --tokens N (e.g. --tokens 2e9 or 300B)")
+    assumptions = BudgetAssumptions(
+        targets=tuple(_quantity(p) for p in args.params) if args.params else BudgetAssumptions.targets,
+        fit=args.fit,
+        tokens_per_parameter=args.tokens_per_param,
+        gpu=args.gpu.lower(),
+        precision=args.precision,
+        mfu=args.mfu,
+        price_per_gpu_hour=args.price,
+    )
+    try:
+        budget = plan_budget(tokens_by_source, assumptions)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    if args.markdown:
+        print(markdown(budget))
+        return 0
+    print(
+        f"unique tokens: {si(budget.tokens)}; compute-optimal model: {si(budget.optimal_parameters_rule)} "
+        f"({args.tokens_per_param:g} tokens/param), {si(budget.optimal_parameters_loss)} ({args.fit} loss fit)"
+    )
+    print(f"cost on {args.gpu.upper()} {args.precision.upper()}, {args.mfu:.0%} MFU, ${args.price:g}/GPU-hour:")
+    print(table(budget))
+    if any(t.too_many_epochs for t in budget.targets):
+        print("(!) more than 4 epochs: repeated data gives diminishing returns (Muennighoff et al. 2023)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="corpus-prep", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -85,6 +132,56 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0, help="random seed; same seed, same bytes (default 0)")
     sample.add_argument("--files", type=int, default=8, help="WARC files to spread pages over (default 8)")
     sample.set_defaults(handler=_cmd_sample)
+
+    budget = commands.add_parser(
+        "budget",
+        help="what a corpus is worth: model sizes, epochs, predicted loss, compute and cost",
+        description="Plan training on a corpus with the Chinchilla scaling law: for each model size, the "
+        "compute-optimal token budget (tokens per parameter x parameters), the corpus's coverage of it, "
+        "the epochs needed, the predicted loss (repeated data discounted as in Muennighoff et al. 2023), "
+        "training FLOPs (6·N·D), GPU-hours and cost. Numbers accept suffixes: 125M, 1.3B, 300B, 1.4T.",
+        epilog="examples:\n  corpus-prep budget out/default\n"
+        "  corpus-prep budget --tokens 1.4T --params 70B --gpu a100 --mfu 0.45 --price 1.5",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    budget.add_argument(
+        "run_folder", type=Path, nargs="?", help="a finished run's output folder whose config had a `budget:` section"
+    )
+    budget.add_argument("--tokens", help="unique tokens in the corpus, instead of a run folder (e.g. 2e9, 300B)")
+    budget.add_argument(
+        "--params", action="append", metavar="N", help="a target model size, repeatable (default: 125M 350M 1.3B 7B)"
+    )
+    budget.add_argument(
+        "--fit",
+        choices=["chinchilla", "epoch-ai"],
+        default="chinchilla",
+        help="loss fit: Hoffmann et al. 2022 Eq. 10, or the Epoch AI replication (default chinchilla)",
+    )
+    budget.add_argument(
+        "--tokens-per-param",
+        type=float,
+        default=20.0,
+        help="compute-optimal tokens per parameter (default 20, the Chinchilla rule)",
+    )
+    budget.add_argument(
+        "--gpu",
+        default="h100",
+        choices=["a100", "h100", "h200", "b200"],
+        help="GPU for the cost: peak dense TFLOP/s A100 312, H100/H200 989 (FP8 1979), "
+        "B200 2250 (FP8 4500) (default h100)",
+    )
+    budget.add_argument(
+        "--precision", choices=["bf16", "fp8"], default="bf16", help="training precision (default bf16)"
+    )
+    budget.add_argument(
+        "--mfu",
+        type=float,
+        default=0.45,
+        help="model FLOPs utilisation, achieved / peak; 0.4-0.6 is typical (default 0.45)",
+    )
+    budget.add_argument("--price", type=float, default=2.0, help="dollars per GPU-hour (default 2.0)")
+    budget.add_argument("--markdown", action="store_true", help="print the report section as Markdown")
+    budget.set_defaults(handler=_cmd_budget)
     return parser
 
 

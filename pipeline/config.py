@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from stages import STAGE_OPTIONS
 
@@ -61,6 +61,38 @@ class OutputSettings(_Strict):
     format: Literal["jsonl", "parquet"] = "parquet"
 
 
+_SUFFIXES = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+
+
+def _quantity(value: Any) -> Any:
+    """Accept 1.3e9, "1.3e9" (YAML reads 125e6 as a string) and "1.3B" / "125M" / "2T"."""
+    if isinstance(value, str):
+        text = value.strip().replace("_", "")
+        if text[-1:].upper() in _SUFFIXES:
+            return float(text[:-1]) * _SUFFIXES[text[-1].upper()]
+        return float(text)
+    return value
+
+
+Quantity = Annotated[float, BeforeValidator(_quantity), Field(gt=0)]
+
+
+class BudgetSettings(_Strict):
+    """Token budget: count tokens after the last stage and plan model sizes, epochs, loss and cost."""
+
+    targets: list[Quantity] = Field(default_factory=lambda: [125e6, 350e6, 1.3e9, 7e9], description="model sizes")
+    fit: Literal["chinchilla", "epoch-ai"] = "chinchilla"
+    tokens_per_parameter: float = Field(20.0, gt=0)
+    gpu: str = "h100"
+    precision: Literal["bf16", "fp8"] = "bf16"
+    mfu: float = Field(0.45, gt=0, le=1, description="model FLOPs utilisation")
+    price_per_gpu_hour: float = Field(2.0, ge=0)
+    gpus: dict[str, dict[str, Quantity]] = Field(default_factory=dict, description="extra or overridden GPU peaks")
+    bytes_per_token: float = Field(4.0, gt=0, description="estimate used when no tokenizer ran")
+    source_key: str = "source"
+    mixture: dict[str, Quantity] = Field(default_factory=dict, description="per-source token targets")
+
+
 class LocalExecutorSettings(_Strict):
     kind: Literal["local"] = "local"
     tasks: int = Field(4, ge=1, description="shards of the input; each task reads whole files")
@@ -76,6 +108,7 @@ class RunConfig(_Strict):
     stages: list[StageSettings] = Field(default_factory=list)
     output: OutputSettings
     executor: LocalExecutorSettings = LocalExecutorSettings()
+    budget: BudgetSettings | None = None
 
     def fingerprint(self) -> str:
         """Hash of everything that decides the output; a resumed run must have the same one."""

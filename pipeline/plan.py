@@ -26,7 +26,9 @@ from pipeline.io.readers import (
 from pipeline.layout import RunLayout
 from pipeline.progress import ProgressBeacon
 from stages.base import CorpusStep, Pass, StageContext
+from stages.token_count import TokenCounter
 
+BUDGET_COUNTER_LABEL = "budget.count"
 READERS = {
     "warc": WarcReader,
     "html": HtmlFolderReader,
@@ -99,6 +101,11 @@ def build_plan(config: RunConfig, layout: RunLayout) -> list[PassPlan]:
             if isinstance(item, CorpusStep):
                 item.ledger_folder, item.ledger_name = str(layout.accounting), label
             segments[-1].append((label, item))
+
+    if config.budget is not None:  # count tokens once the text is final: at the end of the last pass
+        counter = TokenCounter(config.budget.source_key, config.budget.bytes_per_token)
+        counter.ledger_folder, counter.ledger_name = str(layout.accounting), BUDGET_COUNTER_LABEL
+        segments[-1].append((BUDGET_COUNTER_LABEL, counter))
 
     passes: list[PassPlan] = []
     previous_documents: str | None = None

@@ -19,7 +19,7 @@ from datatrove.utils.logging import logger
 from pipeline.accounting import Accounting, account, merged_stats
 from pipeline.config import RunConfig
 from pipeline.layout import RunLayout
-from pipeline.plan import PassPlan, build_plan
+from pipeline.plan import BUDGET_COUNTER_LABEL, PassPlan, build_plan
 from pipeline.progress import PassProgress
 from pipeline.report import write_report
 
@@ -127,6 +127,13 @@ def run(config: RunConfig, overwrite: bool = False, show_progress: bool = True) 
 
     stats_by_pass = {plan.name: merged_stats(plan) for plan in passes}
     accounting = account(passes, stats_by_pass, str(layout.accounting))
+    sections = []
+    if config.budget is not None:
+        from pipeline.budget.section import budget_section
+
+        last = passes[-1]
+        counter_stats = stats_by_pass[last.name][last.labels.index(BUDGET_COUNTER_LABEL)]
+        sections.append(budget_section(config.budget, counter_stats, layout.root))
     report = write_report(
         layout.root,
         config.model_dump(mode="json"),
@@ -134,6 +141,7 @@ def run(config: RunConfig, overwrite: bool = False, show_progress: bool = True) 
         stats_by_pass,
         accounting,
         time.monotonic() - started,
+        sections,
     )
     if not accounting.balanced:
         raise RunError(
