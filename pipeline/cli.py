@@ -49,10 +49,21 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _cmd_budget(args: argparse.Namespace) -> int:
     import json
 
+    from pipeline.budget.cost import GPUS
     from pipeline.budget.plan import BudgetAssumptions, plan_budget
     from pipeline.budget.render import markdown, si, table
     from pipeline.config import ConfigError, _quantity
 
+    if args.flops is not None:
+        from pipeline.budget.scaling import FITS, optimal_by_loss, optimal_by_rule
+
+        flops = _quantity(args.flops)
+        for label, (n, d) in (
+            (f"{args.tokens_per_param:g} tokens/parameter", optimal_by_rule(flops, args.tokens_per_param)),
+            (f"{args.fit} loss fit", optimal_by_loss(flops, FITS[args.fit])),
+        ):
+            print(f"compute-optimal for {flops:.3g} FLOPs by {label}: {si(n)} parameters on {si(d)} tokens")
+        return 0
     tokens_by_source: dict[str, float] = {}
     if args.tokens is not None:
         tokens_by_source = {"all": _quantity(args.tokens)}
@@ -74,6 +85,7 @@ def _cmd_budget(args: argparse.Namespace) -> int:
         precision=args.precision,
         mfu=args.mfu,
         price_per_gpu_hour=args.price,
+        gpus={args.gpu.lower(): {args.precision: args.peak_tflops * 1e12}} if args.peak_tflops else GPUS,
     )
     try:
         budget = plan_budget(tokens_by_source, assumptions)
@@ -163,13 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=20.0,
         help="compute-optimal tokens per parameter (default 20, the Chinchilla rule)",
     )
+    budget.add_argument("--flops", help="instead: the compute-optimal N and D for this FLOP budget (e.g. 5.76e23)")
     budget.add_argument(
         "--gpu",
         default="h100",
-        choices=["a100", "h100", "h200", "b200"],
-        help="GPU for the cost: peak dense TFLOP/s A100 312, H100/H200 989 (FP8 1979), "
-        "B200 2250 (FP8 4500) (default h100)",
+        help="GPU for the cost: a100, h100, h200, b200 (peak dense TFLOP/s A100 312, H100/H200 989, FP8 1979; "
+        "B200 2250, FP8 4500), or any name with --peak-tflops (default h100)",
     )
+    budget.add_argument("--peak-tflops", type=float, help="peak dense TFLOP/s at --precision, overriding the table")
     budget.add_argument(
         "--precision", choices=["bf16", "fp8"], default="bf16", help="training precision (default bf16)"
     )

@@ -105,12 +105,15 @@ def _run_pass(plan: PassPlan, workers: int, show_progress: bool, label: str) -> 
 
 def _failed_tasks_message(plan: PassPlan, executor: LocalPipelineExecutor, error: Exception | None) -> str:
     incomplete = executor.get_incomplete_ranks()
-    logs = [f"{plan.logging_dir}/logs/task_{rank:05d}.log" for rank in incomplete]
+    logs = {rank: Path(plan.logging_dir) / "logs" / f"task_{rank:05d}.log" for rank in incomplete}
+    started = [rank for rank in incomplete if logs[rank].exists()]
     cause = f" ({type(error).__name__})" if error else ""
+    not_started = len(incomplete) - len(started)
     return (
-        f"pass {plan.name}: {len(incomplete)} of {plan.tasks} task(s) did not complete{cause}: "
-        f"tasks {', '.join(map(str, incomplete))}. Logs: {', '.join(logs)}. "
-        "Fix the cause and rerun the same command: completed tasks are skipped."
+        f"pass {plan.name}: {len(incomplete)} of {plan.tasks} task(s) did not complete{cause}. "
+        f"Failed: task(s) {', '.join(map(str, started)) or 'none'}; see {', '.join(str(logs[r]) for r in started)}"
+        + (f"; {not_started} more stopped before they started" if not_started else "")
+        + ". Fix the cause and rerun the same command: completed tasks are skipped."
     )
 
 

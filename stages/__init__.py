@@ -3,6 +3,7 @@
 `STAGE_OPTIONS` lists every stage the YAML config knows, by its `stage:` name.
 """
 
+import pipeline  # noqa: F401  (first: keeps document text out of loguru tracebacks, see pipeline/__init__.py)
 from stages.base import CorpusStep, Drop, Pass, StageContext, StageOptions
 from stages.exact_dedup import ExactDedupOptions
 from stages.normalize import NormalizeOptions, TextNormalizer

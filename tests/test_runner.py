@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -132,7 +133,9 @@ def test_failed_task_fails_the_run_naming_task_and_log(small_sample, tmp_path):
         run(config, show_progress=False)
     message = str(info.value)
     assert "pass 1-documents" in message and "did not complete" in message
-    assert "task_00000.log" in message and (out / "logs" / "1-documents" / "logs" / "task_00000.log").exists()
+    named_logs = re.findall(r"\S+/task_\d{5}\.log", message)
+    assert named_logs and all(Path(log.rstrip(",;")).exists() for log in named_logs)
+    assert "NotADirectoryError" in Path(named_logs[0].rstrip(",;")).read_text()
 
 
 def test_cli_exits_non_zero_on_failed_task(small_sample, tmp_path):
@@ -199,3 +202,38 @@ def test_killed_run_resumes_to_the_same_output(tmp_path):
         assert (killed_out / "data" / clean_file.name).read_bytes() == clean_file.read_bytes()
     report = json.loads((killed_out / "report.json").read_text())
     assert report["accounting"] == clean.accounting.to_dict()
+
+
+def test_jsonl_input_with_bad_lines_to_parquet_output(tmp_path):
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for part in range(3):
+        lines = [
+            json.dumps({"doc": f"text {part}-{i}  with   spaces", "key": f"{part}-{i}", "lang": "en"}) for i in range(5)
+        ]
+        lines += ["{broken", json.dumps({"doc": "   ", "key": f"{part}-blank"})]
+        (folder / f"part-{part}.jsonl").write_text("\n".join(lines) + "\n")
+    config = parse_config(
+        {
+            "input": {
+                "format": "jsonl",
+                "paths": [str(folder / "*.jsonl")],
+                "text_key": "doc",
+                "id_key": "key",
+                "metadata_keys": ["lang"],
+            },
+            "stages": [{"stage": "normalize"}],
+            "output": {"folder": str(tmp_path / "out"), "format": "parquet"},
+            "executor": {"tasks": 2, "workers": 2},
+        }
+    )
+    result = run(config, show_progress=False)
+    table = pq.read_table(sorted((tmp_path / "out" / "data").glob("*.parquet")))
+    acc = result.accounting
+    assert (acc.read, acc.kept, acc.dropped_total, acc.quarantined_total) == (21, 15, 3, 3)
+    assert table.num_rows == 15
+    assert sorted(table.column("id").to_pylist())[0] == "0-0"
+    assert "text 0-0 with spaces" in table.column("text").to_pylist()
+    assert table.column("metadata").to_pylist()[0]["lang"] == "en"
