@@ -97,3 +97,13 @@ def test_cli_rejects_bad_config_before_any_work(tmp_path):
     path.write_text(yaml.safe_dump({**VALID, "output": {"folder": str(out)}, "executor": {"taks": 2}}))
     assert main(["run", str(path)]) == 2
     assert not out.exists()
+
+
+def test_readme_config_reference_is_valid():
+    """The annotated example in README.md validates, so the reference cannot drift from the schema."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Config reference", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    raw = yaml.safe_load(block)
+    del raw["input"]["paths"]  # the example shows both ways to give input; a config uses one
+    config = parse_config(raw, source="README.md")
+    assert config.budget.gpus["mi300x"]["bf16"] == 1307e12 and config.budget.mixture["books"] == 500e6
