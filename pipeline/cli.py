@@ -46,18 +46,29 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _number(text: str, option: str) -> float:
+    from pipeline.config import ConfigError, parse_quantity
+
+    try:
+        return float(parse_quantity(text))
+    except ValueError:
+        raise ConfigError(f"{option}: expected a number such as 2e9, 300B or 1.4T, got {text!r}") from None
+
+
 def _cmd_budget(args: argparse.Namespace) -> int:
     import json
 
-    from pipeline.budget.cost import GPUS
-    from pipeline.budget.plan import BudgetAssumptions, plan_budget
+    from pydantic import ValidationError
+
+    from pipeline.budget.plan import plan_budget
     from pipeline.budget.render import markdown, si, table
-    from pipeline.config import ConfigError, _quantity
+    from pipeline.budget.section import assumptions_from
+    from pipeline.config import BudgetSettings, ConfigError, explain_validation_error
 
     if args.flops is not None:
         from pipeline.budget.scaling import FITS, optimal_by_loss, optimal_by_rule
 
-        flops = _quantity(args.flops)
+        flops = _number(args.flops, "--flops")
         for label, (n, d) in (
             (f"{args.tokens_per_param:g} tokens/parameter", optimal_by_rule(flops, args.tokens_per_param)),
             (f"{args.fit} loss fit", optimal_by_loss(flops, FITS[args.fit])),
@@ -66,7 +77,7 @@ def _cmd_budget(args: argparse.Namespace) -> int:
         return 0
     tokens_by_source: dict[str, float] = {}
     if args.tokens is not None:
-        tokens_by_source = {"all": _quantity(args.tokens)}
+        tokens_by_source = {"all": _number(args.tokens, "--tokens")}
     elif args.run_folder is not None:
         report_path = args.run_folder / "report.json"
         if not report_path.exists():
@@ -77,16 +88,20 @@ def _cmd_budget(args: argparse.Namespace) -> int:
         tokens_by_source = {s["source"]: s["tokens"] for s in budget["sources"]}
     else:
         raise ConfigError("give a finished run's output folder or --tokens N (e.g. --tokens 2e9 or 300B)")
-    assumptions = BudgetAssumptions(
-        targets=tuple(_quantity(p) for p in args.params) if args.params else BudgetAssumptions.targets,
-        fit=args.fit,
-        tokens_per_parameter=args.tokens_per_param,
-        gpu=args.gpu.lower(),
-        precision=args.precision,
-        mfu=args.mfu,
-        price_per_gpu_hour=args.price,
-        gpus={args.gpu.lower(): {args.precision: args.peak_tflops * 1e12}} if args.peak_tflops else GPUS,
-    )
+    settings = {
+        "targets": args.params,
+        "fit": args.fit,
+        "tokens_per_parameter": args.tokens_per_param,
+        "gpu": args.gpu,
+        "precision": args.precision,
+        "mfu": args.mfu,
+        "price_per_gpu_hour": args.price,
+        "gpus": {args.gpu: {args.precision: args.peak_tflops * 1e12}} if args.peak_tflops else None,
+    }
+    try:
+        assumptions = assumptions_from(BudgetSettings(**{k: v for k, v in settings.items() if v is not None}))
+    except ValidationError as error:
+        raise ConfigError(explain_validation_error(error, "corpus-prep budget")) from None
     try:
         budget = plan_budget(tokens_by_source, assumptions)
     except ValueError as error:

@@ -64,7 +64,7 @@ class OutputSettings(_Strict):
 _SUFFIXES = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
 
 
-def _quantity(value: Any) -> Any:
+def parse_quantity(value: Any) -> Any:
     """Accept 1.3e9, "1.3e9" (YAML reads 125e6 as a string) and "1.3B" / "125M" / "2T"."""
     if isinstance(value, str):
         text = value.strip().replace("_", "")
@@ -74,7 +74,7 @@ def _quantity(value: Any) -> Any:
     return value
 
 
-Quantity = Annotated[float, BeforeValidator(_quantity), Field(gt=0)]
+Quantity = Annotated[float, BeforeValidator(parse_quantity), Field(gt=0)]
 
 
 class BudgetSettings(_Strict):
@@ -135,7 +135,7 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> RunConfig:
     try:
         return RunConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(_explain(error, source)) from None
+        raise ConfigError(explain_validation_error(error, source)) from None
 
 
 def _set_dotted(raw: dict, dotted: str, value: Any) -> None:
@@ -146,8 +146,8 @@ def _set_dotted(raw: dict, dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
-def _explain(error: ValidationError, source: str) -> str:
-    lines = [f"{source}: {error.error_count()} problem(s) in the config:"]
+def explain_validation_error(error: ValidationError, source: str) -> str:
+    lines = [f"{source}: {error.error_count()} problem(s):"]
     for problem in error.errors():
         location = ".".join(str(part) for part in problem["loc"])
         # Pydantic names the union member in the path (stages.0.normalize.x); the stage is known already.

@@ -25,7 +25,10 @@ def training_flops(parameters: float, tokens: float) -> float:
 def peak_flops(gpu: str, precision: str, gpus: dict[str, dict[str, float]] | None = None) -> float:
     table = gpus or GPUS
     if gpu not in table:
-        raise ValueError(f"unknown GPU {gpu!r}; known: {', '.join(sorted(table))} (add it under budget.gpus in the config, or pass --peak-tflops)")
+        raise ValueError(
+            f"unknown GPU {gpu!r}; known: {', '.join(sorted(table))} "
+            "(add it under budget.gpus in the config, or pass --peak-tflops)"
+        )
     if precision not in table[gpu]:
         raise ValueError(f"{gpu} has no {precision} figure; it has: {', '.join(sorted(table[gpu]))}")
     return table[gpu][precision]
