@@ -37,7 +37,7 @@ class Comparison:
         return asdict(self) | {"ratio": round(self.ratio, 3)}
 
 
-def best_seconds(functions: list[Callable[[], object]], repeats: int = 3) -> list[float]:
+def best_seconds(functions: list[Callable[[], object]], repeats: int = 5) -> list[float]:
     """The best wall time of each function over `repeats` alternating rounds."""
     best = [float("inf")] * len(functions)
     for _ in range(repeats):

@@ -102,12 +102,17 @@ class CorpusStep(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         with Ledger(self.ledger_folder, self.ledger_name, rank) as ledger:
             for doc in data or ():
+                text_in = doc.text
+                bytes_in = len(text_in.encode("utf-8", "surrogatepass"))
                 self.stat_update("documents_in")
-                self.stat_update("bytes_in", value=len(doc.text.encode("utf-8", "surrogatepass")))
+                self.stat_update("bytes_in", value=bytes_in)
                 outcome = self._process_accounted(doc, ledger)
                 if outcome is not None:
+                    # Most steps pass most texts through untouched: count those bytes once, not twice.
+                    unchanged = outcome.text is text_in
+                    bytes_out = bytes_in if unchanged else len(outcome.text.encode("utf-8", "surrogatepass"))
                     self.stat_update("documents_out")
-                    self.stat_update("bytes_out", value=len(outcome.text.encode("utf-8", "surrogatepass")))
+                    self.stat_update("bytes_out", value=bytes_out)
                     yield outcome
 
     def _process_accounted(self, doc: Document, ledger: Ledger) -> Document | None:
