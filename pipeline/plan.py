@@ -45,10 +45,6 @@ class PassPlan:
     logging_dir: str
     labels: list[str] = field(default_factory=list)  # one per step, for the report
 
-    @property
-    def reader(self) -> AccountedReader | None:
-        return self.steps[0] if isinstance(self.steps[0], AccountedReader) else None
-
 
 def resolve_input_files(settings: InputSettings) -> tuple[str, list[str]]:
     """The common folder of all input files and their sorted paths relative to it."""
