@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from datatrove.utils.stats import PipelineStats
 
-from pipeline.plan import PassPlan
+from pipeline.plan import PassPlan, final_documents_pass
 
 
 def merged_stats(plan: PassPlan) -> list[dict]:
@@ -69,10 +69,10 @@ class Accounting:
 
 
 def account(passes: list[PassPlan], stats_by_pass: dict[str, list[dict]], ledger_folder: str) -> Accounting:
-    """Documents read (first reader, including records it quarantined), kept (last writer), and every
+    """Documents read (first reader, including records it quarantined), kept (the final document writer), and every
     ledger line: the ledger holds the ids, so it is the authority for what left the run and why."""
     result = Accounting()
-    first, last = stats_by_pass[passes[0].name], stats_by_pass[passes[-1].name]
+    first, last = stats_by_pass[passes[0].name], stats_by_pass[final_documents_pass(passes).name]
     if first:
         result.read = stat_total(first[0], "documents") + stat_total(first[0], "quarantined")
     if last:

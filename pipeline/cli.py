@@ -26,7 +26,35 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"done: read {acc.read:,}, kept {acc.kept:,}, dropped {acc.dropped_total:,}, "
         f"quarantined {acc.quarantined_total:,}. Output: {result.layout.data}  Report: {result.layout.report_md}"
     )
+    if (result.layout.mds / "index.json").exists():
+        print(f"training data: {result.layout.mds} (corpus-prep inspect {result.layout.mds})")
     return 0
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from pipeline.shards import inspect_dataset
+
+    print(inspect_dataset(_dataset_folder(args.folder), samples=args.samples, chars=args.chars))
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from pipeline.shards import verify_dataset
+
+    folder = _dataset_folder(args.folder)
+    result = verify_dataset(folder)
+    for problem in result.problems:
+        print(f"BAD {problem}", file=sys.stderr)
+    if not result.ok:
+        print(f"error: {len(result.problems)} problem(s) in {folder}; rerun the run to rewrite it", file=sys.stderr)
+        return 1
+    print(f"ok: {result.shards} shard(s), {result.files_checked} file(s) match index.json in {folder}")
+    return 0
+
+
+def _dataset_folder(folder: Path) -> Path:
+    """Accept a run's output folder as well as its mds/ folder."""
+    return folder / "mds" if (folder / "mds" / "index.json").exists() else folder
 
 
 def _yaml_value(text: str):
@@ -210,6 +238,26 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--price", type=float, default=2.0, help="dollars per GPU-hour (default 2.0)")
     budget.add_argument("--markdown", action="store_true", help="print the report section as Markdown")
     budget.set_defaults(handler=_cmd_budget)
+
+    inspect = commands.add_parser(
+        "inspect",
+        help="summarise an MDS dataset and decode its first samples",
+        description="Show an MDS dataset's shards, samples, tokens, dtype, compression, packing and shuffle "
+        "settings, and its first samples decoded back to text with the dataset's own tokenizer.json.",
+    )
+    inspect.add_argument("folder", type=Path, help="a run's output folder, or its mds/ folder")
+    inspect.add_argument("--samples", type=int, default=2, help="samples to decode (default 2)")
+    inspect.add_argument("--chars", type=int, default=400, help="characters to show per sample (default 400)")
+    inspect.set_defaults(handler=_cmd_inspect)
+
+    verify = commands.add_parser(
+        "verify",
+        help="check every shard of an MDS dataset against index.json",
+        description="Check that every shard file listed in index.json exists with the recorded size and "
+        "hashes. Exits 1 and names each bad or missing shard; 0 when all match.",
+    )
+    verify.add_argument("folder", type=Path, help="a run's output folder, or its mds/ folder")
+    verify.set_defaults(handler=_cmd_verify)
     return parser
 
 
@@ -220,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigError, RunError) as error:
+    except (ConfigError, RunError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

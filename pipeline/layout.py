@@ -16,6 +16,11 @@ class RunLayout:
         return self.root / "data"
 
     @property
+    def mds(self) -> Path:
+        """The training dataset, when the run has an `mds` stage; published only when complete."""
+        return self.root / "mds"
+
+    @property
     def logs(self) -> Path:
         """datatrove's logging folders, one per pass: task logs, stats, completion markers."""
         return self.root / "logs"

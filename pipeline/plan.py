@@ -27,6 +27,7 @@ from pipeline.layout import RunLayout
 from pipeline.progress import ProgressBeacon
 from stages.base import CorpusStep, Pass, StageContext
 from stages.token_count import TokenCounter
+from stages.tokenize import TOKEN_IDS_KEY
 
 BUDGET_COUNTER_LABEL = "budget.count"
 READERS = {
@@ -44,6 +45,12 @@ class PassPlan:
     tasks: int
     logging_dir: str
     labels: list[str] = field(default_factory=list)  # one per step, for the report
+    documents: bool = True  # a document pass (reads documents, writes them on); else an aggregation pass
+
+
+def final_documents_pass(passes: list[PassPlan]) -> PassPlan:
+    """The document pass that writes the run's kept documents (aggregation passes may follow it)."""
+    return [plan for plan in passes if plan.documents][-1]
 
 
 def resolve_input_files(settings: InputSettings) -> tuple[str, list[str]]:
@@ -67,14 +74,24 @@ def _input_reader(settings: InputSettings) -> AccountedReader:
     return READERS[settings.format](root, files, metadata_keys=settings.metadata_keys, **kwargs)
 
 
-def _documents_writer(folder: str, output_format: str) -> PipelineStep:
+def _without_token_ids(writer, document) -> dict:
+    """The kept documents carry their token count; their token ids live in the MDS dataset."""
+    data = writer._default_adapter(document)
+    if TOKEN_IDS_KEY in data.get("metadata", {}):
+        data["metadata"] = {k: v for k, v in data["metadata"].items() if k != TOKEN_IDS_KEY}
+    return data
+
+
+def _documents_writer(folder: str, output_format: str, final: bool) -> PipelineStep:
     # zstd rather than gzip: gzip stamps the time into each file, and reruns must give the same bytes.
+    # Between passes the token ids travel with the documents; the kept documents leave them out.
+    adapter = _without_token_ids if final else None
     if output_format == "parquet":
-        return ParquetWriter(folder, output_filename="${rank}.parquet", compression="zstd")
-    return JsonlWriter(folder, output_filename="${rank}.jsonl", compression="zstd")
+        return ParquetWriter(folder, output_filename="${rank}.parquet", compression="zstd", adapter=adapter)
+    return JsonlWriter(folder, output_filename="${rank}.jsonl", compression="zstd", adapter=adapter)
 
 
-class _LazyIntermediateReader(AccountedJsonlReader):
+class _LazyJsonlReader(AccountedJsonlReader):
     """Lists the previous pass's files when the task starts: they do not exist when the plan is made."""
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
@@ -82,50 +99,83 @@ class _LazyIntermediateReader(AccountedJsonlReader):
         yield from super().run(data, rank, world_size)
 
 
+class _LazyParquetReader(AccountedParquetReader):
+    run = _LazyJsonlReader.run
+
+
+def _documents_reader(folder: str, output_format: str) -> AccountedReader:
+    if output_format == "parquet":
+        return _LazyParquetReader(folder, [])
+    return _LazyJsonlReader(folder, [], compression="infer")
+
+
 def build_plan(config: RunConfig, layout: RunLayout) -> list[PassPlan]:
+    """Cut the stages' steps into passes.
+
+    `segments[i]` holds the steps of document pass i; `aggregations[i]` the `Pass`es that run after it,
+    before document pass i+1. The last document pass writes the kept documents to `data/`; passes a
+    stage puts after its last step (building a training dataset, say) run after it.
+    """
     tasks = config.executor.tasks
     segments: list[list[tuple[str, PipelineStep]]] = [[]]
-    aggregations: list[Pass] = []
+    aggregations: list[list[Pass]] = [[]]
+    artifacts: dict = {}
     for index, stage in enumerate(config.stages, start=1):
-        context = StageContext(work_folder=str(layout.work / f"{index:02d}-{stage.stage}"), tasks=tasks)
-        for item in stage.build(context):
+        context = StageContext(
+            work_folder=str(layout.work / f"{index:02d}-{stage.stage}"),
+            output_folder=str(layout.root),
+            tasks=tasks,
+            artifacts=artifacts,
+        )
+        try:
+            items = stage.build(context)
+        except ValueError as error:  # a stage found its options unusable (a missing file, an unknown token)
+            raise ConfigError(f"stages.{index - 1} ({stage.stage}): {error}") from error
+        for item in items:
             if isinstance(item, Pass):
-                aggregations.append(item)
-                segments.append([])
+                aggregations[-1].append(item)
                 continue
+            if aggregations[-1]:  # the first step after a pass starts the next document pass
+                segments.append([])
+                aggregations.append([])
             label = f"{index:02d}-{getattr(item, 'name', type(item).__name__)}"
             if isinstance(item, CorpusStep):
                 item.ledger_folder, item.ledger_name = str(layout.accounting), label
             segments[-1].append((label, item))
 
-    if config.budget is not None:  # count tokens once the text is final: at the end of the last pass
+    if config.budget is not None:  # count tokens once the text is final: at the end of the last document pass
         counter = TokenCounter(config.budget.source_key, config.budget.bytes_per_token)
         counter.ledger_folder, counter.ledger_name = str(layout.accounting), BUDGET_COUNTER_LABEL
         segments[-1].append((BUDGET_COUNTER_LABEL, counter))
 
     passes: list[PassPlan] = []
     previous_documents: str | None = None
-    for number, segment in enumerate(segments):
+    for number, (segment, following) in enumerate(zip(segments, aggregations, strict=True)):
         name = f"{len(passes) + 1}-documents"
         logging_dir = str(layout.logs / name)
         if previous_documents is None:
             reader = _input_reader(config.input)
         else:
-            reader = _LazyIntermediateReader(previous_documents, [], compression="infer")
+            reader = _documents_reader(previous_documents, "jsonl")
             reader.ledger_name = f"00-read-{name}"
         reader.ledger_folder = str(layout.accounting)
         last = number == len(segments) - 1
+        output_format = config.output.format if last else "jsonl"
         out_folder = str(layout.data) if last else str(layout.work / "documents" / name)
-        writer = _documents_writer(out_folder, config.output.format if last else "jsonl")
+        writer = _documents_writer(out_folder, output_format, final=last)
         steps = [reader, ProgressBeacon(os.path.join(logging_dir, "progress"))] + [s for _, s in segment] + [writer]
         labels = ["read", "progress"] + [label for label, _ in segment] + ["write" if last else "write-intermediate"]
         passes.append(PassPlan(name, steps, tasks, logging_dir, labels))
         previous_documents = out_folder
-        if not last:
-            aggregation = aggregations[number]
+        for aggregation in following:
             agg_name = f"{len(passes) + 1}-{aggregation.name}"
-            agg_dir = str(layout.logs / agg_name)
             agg_steps = list(aggregation.steps)
             agg_labels = [getattr(s, "name", type(s).__name__) for s in agg_steps]
-            passes.append(PassPlan(agg_name, agg_steps, aggregation.tasks, agg_dir, agg_labels))
+            if aggregation.reads_documents:
+                # No ledger: these are copies of documents already accounted for by the document pass.
+                agg_steps.insert(0, _documents_reader(out_folder, output_format))
+                agg_labels.insert(0, "read")
+            passes.append(
+                PassPlan(agg_name, agg_steps, aggregation.tasks, str(layout.logs / agg_name), agg_labels, False)
+            )
     return passes

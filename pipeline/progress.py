@@ -49,8 +49,9 @@ class ProgressBeacon(PipelineStep):
 class PassProgress:
     """A tqdm bar over a pass's tasks, with documents and documents/s, refreshed from a thread."""
 
-    def __init__(self, label: str, logging_dir: str, tasks: int, enabled: bool = True):
+    def __init__(self, label: str, logging_dir: str, tasks: int, enabled: bool = True, documents: bool = True):
         self.logging_dir = logging_dir
+        self.counts_documents = documents  # aggregation passes have tasks, not documents, to show
         self.tasks = tasks
         self.enabled = enabled
         self._stop = threading.Event()
@@ -75,10 +76,11 @@ class PassProgress:
         return len(os.listdir(folder)) if os.path.isdir(folder) else 0
 
     def _refresh(self) -> None:
-        documents = self._documents()
+        documents = self._documents() if self.counts_documents else 0
         elapsed = max(time.monotonic() - self._started, 1e-9)
         self._bar.n = self._completed()
-        self._bar.set_postfix_str(f"{documents:,} docs, {documents / elapsed:,.0f} docs/s", refresh=False)
+        if self.counts_documents:
+            self._bar.set_postfix_str(f"{documents:,} docs, {documents / elapsed:,.0f} docs/s", refresh=False)
         self._bar.refresh()
 
     def _loop(self) -> None:

@@ -19,9 +19,10 @@ from datatrove.utils.logging import logger
 from pipeline.accounting import Accounting, account, merged_stats
 from pipeline.config import RunConfig
 from pipeline.layout import RunLayout
-from pipeline.plan import BUDGET_COUNTER_LABEL, PassPlan, build_plan
+from pipeline.plan import BUDGET_COUNTER_LABEL, PassPlan, build_plan, final_documents_pass
 from pipeline.progress import PassProgress
 from pipeline.report import write_report
+from pipeline.training_data import training_data_section
 
 
 class RunError(RuntimeError):
@@ -95,7 +96,7 @@ def _run_pass(plan: PassPlan, workers: int, show_progress: bool, label: str) -> 
         plan.steps, tasks=plan.tasks, workers=min(workers, plan.tasks), logging_dir=plan.logging_dir
     )
     try:
-        with PassProgress(label, plan.logging_dir, plan.tasks, enabled=show_progress):
+        with PassProgress(label, plan.logging_dir, plan.tasks, enabled=show_progress, documents=plan.documents):
             executor.run()
     except Exception as error:  # a task raised: name every task that did not complete, and its log
         raise RunError(_failed_tasks_message(plan, executor, error)) from error
@@ -134,9 +135,12 @@ def run(config: RunConfig, overwrite: bool = False, show_progress: bool = True) 
     if config.budget is not None:
         from pipeline.budget.section import budget_section
 
-        last = passes[-1]
+        last = final_documents_pass(passes)
         counter_stats = stats_by_pass[last.name][last.labels.index(BUDGET_COUNTER_LABEL)]
         sections.append(budget_section(config.budget, counter_stats, layout.root))
+    training_data = training_data_section(layout.mds)
+    if training_data is not None:
+        sections.append(training_data)
     report = write_report(
         layout.root,
         config.model_dump(mode="json"),

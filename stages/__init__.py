@@ -6,18 +6,22 @@
 import pipeline  # noqa: F401  (first: keeps document text out of loguru tracebacks, see pipeline/__init__.py)
 from stages.base import CorpusStep, Drop, Pass, StageContext, StageOptions
 from stages.exact_dedup import ExactDedupOptions
+from stages.mds import MdsOptions
 from stages.normalize import NormalizeOptions, TextNormalizer
+from stages.tokenize import TokenizeOptions
 
-STAGE_OPTIONS: tuple[type[StageOptions], ...] = (NormalizeOptions, ExactDedupOptions)
+STAGE_OPTIONS: tuple[type[StageOptions], ...] = (NormalizeOptions, ExactDedupOptions, TokenizeOptions, MdsOptions)
 
 __all__ = [
     "STAGE_OPTIONS",
     "CorpusStep",
     "Drop",
     "ExactDedupOptions",
+    "MdsOptions",
     "NormalizeOptions",
     "Pass",
     "StageContext",
     "StageOptions",
     "TextNormalizer",
+    "TokenizeOptions",
 ]

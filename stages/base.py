@@ -144,7 +144,10 @@ class StageContext:
     """What a stage may know of the run when it builds its steps."""
 
     work_folder: str  # private scratch space for this stage within the run's output folder
+    output_folder: str  # the run's output folder, for stages whose product is not documents
     tasks: int
+    # What earlier stages made for later ones, by name (e.g. "tokenizer"); shared by one run's stages.
+    artifacts: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -155,8 +158,12 @@ class Pass:
     put their first steps in the current pass, return a `Pass` that aggregates what those steps wrote,
     and continue with steps that read the aggregate. The runner materialises the documents between
     passes, so the steps after a `Pass` may run with any number of tasks.
+
+    With `reads_documents`, the pass's first step receives the documents written so far (for example to
+    train a tokenizer on them); otherwise its steps read only their own files.
     """
 
     name: str
     steps: list[PipelineStep] = field(default_factory=list)
     tasks: int = 1
+    reads_documents: bool = False

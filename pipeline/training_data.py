@@ -1,0 +1,45 @@
+"""The report's "Training data" section, from the published dataset's manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def training_data_section(dataset: Path) -> tuple[str, str, dict] | None:
+    """(report key, Markdown, data), or None when the run wrote no MDS dataset."""
+    manifest_path = dataset / "manifest.json"
+    if not manifest_path.exists():
+        return None
+    manifest = json.loads(manifest_path.read_text())
+    lines = [
+        "## Training data",
+        "",
+        f"MDS dataset `{dataset}`: {manifest['samples']:,} samples in {manifest['shards']:,} shards "
+        f"({manifest['compression'] or 'uncompressed'}), from {manifest['documents']:,} documents, "
+        f"shuffled with seed {manifest['seed']} over {manifest['buckets']} buckets.",
+    ]
+    if manifest["columns"] == "tokens":
+        counted = manifest["tokens_in"]
+        share = lambda n: f"{n / counted:.2%}" if counted else "-"  # noqa: E731
+        lines += [
+            "",
+            f"Samples of {manifest['max_seq_len']:,} tokens ({manifest['dtype']}), "
+            + (
+                "documents concatenated with EOS and cut."
+                if manifest["split_documents"]
+                else "whole documents, padded."
+            ),
+            "",
+            "| tokens | count | share |",
+            "|---|---:|---:|",
+            f"| counted (tokenize) | {counted:,} | 100% |",
+            f"| written to samples | {manifest['tokens_written']:,} | {share(manifest['tokens_written'])} |",
+            f"| dropped at bucket tails | {manifest['tail_dropped']:,} | {share(manifest['tail_dropped'])} |",
+            f"| truncated (over-long documents) | {manifest['truncated']:,} | {share(manifest['truncated'])} |",
+            f"| padding (not counted) | {manifest['padding']:,} | |",
+            "",
+            "Which documents each sample holds: `provenance.parquet` in the dataset folder. "
+            f"Check the shards with `corpus-prep verify {dataset}`.",
+        ]
+    return "training_data", "\n".join(lines), manifest

@@ -1,0 +1,289 @@
+"""The training dataset end to end: tokenize (a BPE trained on the corpus), pack, shuffle, write MDS,
+publish; then read it the ways training does."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from tokenizers import Tokenizer
+
+from pipeline.config import parse_config
+from pipeline.runner import run
+from pipeline.shards import read_samples, verify_dataset
+from stages.mds.shuffle import bucket_of, document_key
+from tests.conftest import read_jsonl_zst
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_SEQ_LEN = 128
+BUCKETS = 4
+
+
+def _config(sample: Path, out: Path, seed: int = 17, tasks: int = 4, **mds) -> dict:
+    return {
+        "input": {"format": "warc", "paths": [str(sample / "*.warc.gz")]},
+        "stages": [
+            {"stage": "normalize"},
+            {"stage": "exact_dedup"},
+            {"stage": "tokenize", "train": {"vocab_size": 1000}},
+            {"stage": "mds", "max_seq_len": MAX_SEQ_LEN, "buckets": BUCKETS, "seed": seed, "shard_size": "64kb", **mds},
+        ],
+        "output": {"folder": str(out), "format": "jsonl"},
+        "executor": {"tasks": tasks, "workers": 2},
+    }
+
+
+_RUNS: dict = {}
+
+
+def _run(sample: Path, root: Path, name: str, **settings) -> Path:
+    """Each distinct configuration runs once per test session."""
+    if name not in _RUNS:
+        out = root / name
+        run(parse_config(_config(sample, out, **settings)), show_progress=False)
+        _RUNS[name] = out
+    return _RUNS[name]
+
+
+@pytest.fixture(scope="module")
+def runs(small_sample, tmp_path_factory):
+    root = tmp_path_factory.mktemp("mds")
+    return lambda name, **settings: _run(small_sample, root, name, **settings)
+
+
+@pytest.fixture(scope="module")
+def dataset(runs) -> Path:
+    return runs("seed17-4tasks") / "mds"
+
+
+def _shard_files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _all_samples(folder: Path) -> list[np.ndarray]:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    return [s["tokens"] for s in read_samples(folder, manifest["samples"])]
+
+
+def _packing_order(folder: Path) -> list[list[str]]:
+    """Per bucket, its documents in packing order, from the provenance sidecar."""
+    provenance = pq.read_table(folder / "provenance.parquet").to_pylist()
+    orders = []
+    for bucket in range(BUCKETS):
+        rows = sorted((r for r in provenance if r["bucket"] == bucket), key=lambda r: r["packed"])
+        order: list[str] = []
+        for row in rows:
+            order += [d for d in row["doc_ids"] if not order or d != order[-1]]
+        orders.append(order)
+    return orders
+
+
+def test_run_publishes_a_complete_dataset(dataset):
+    assert not (dataset.parent / "mds.partial").exists()
+    manifest = json.loads((dataset / "manifest.json").read_text())
+    assert manifest["columns"] == "tokens" and manifest["dtype"] == "uint16"
+    assert manifest["samples"] > 20
+    assert verify_dataset(dataset).ok
+    assert len(json.loads((dataset / "index.json").read_text())["shards"]) >= BUCKETS
+
+
+def test_documents_are_shuffled_into_buckets_by_key_and_packed_in_key_order(dataset):
+    kept = {d["id"]: d["text"] for d in read_jsonl_zst(dataset.parent / "data")}
+    orders = _packing_order(dataset)
+    for bucket, order in enumerate(orders):
+        keys = [document_key(17, doc_id, kept[doc_id]) for doc_id in order]
+        assert keys == sorted(keys)
+        assert {bucket_of(k, BUCKETS) for k in keys} <= {bucket}
+    # every kept document is packed, except those wholly inside a bucket's dropped tail
+    packed = {d for order in orders for d in order}
+    assert len(packed) >= len(kept) - BUCKETS * 2 and packed <= set(kept)
+
+
+def test_samples_are_the_documents_tokens_with_eos_cut_every_max_seq_len(dataset):
+    """Token for token, the samples (in packing order) are the kept documents encoded afresh, each
+    followed by EOS; and decoding them gives the documents' text back exactly."""
+    tokenizer = Tokenizer.from_file(str(dataset / "tokenizer.json"))
+    eos = tokenizer.token_to_id("<|endoftext|>")
+    kept = {d["id"]: d["text"] for d in read_jsonl_zst(dataset.parent / "data")}
+    samples = _all_samples(dataset)
+    provenance = pq.read_table(dataset / "provenance.parquet").to_pylist()
+    for bucket, order in enumerate(_packing_order(dataset)):
+        rows = sorted((r for r in provenance if r["bucket"] == bucket), key=lambda r: r["packed"])
+        stream = np.concatenate([samples[r["sample"]] for r in rows]) if rows else np.empty(0, np.uint16)
+        expected = np.concatenate([np.array(tokenizer.encode(kept[d]).ids + [eos]) for d in order])
+        assert np.array_equal(stream, expected[: len(stream)])
+        assert len(expected) - len(stream) < MAX_SEQ_LEN + max(len(tokenizer.encode(kept[order[-1]]).ids) + 1, 0)
+        # decoding the complete documents in the stream gives their text back, byte for byte
+        boundaries = np.flatnonzero(stream == eos)
+        start = 0
+        for doc_id, end in zip(order, boundaries, strict=False):
+            assert tokenizer.decode(stream[start:end].tolist(), skip_special_tokens=False) == kept[doc_id]
+            start = end + 1
+
+
+def test_tokens_written_plus_tail_equal_tokens_counted(dataset):
+    manifest = json.loads((dataset / "manifest.json").read_text())
+    report = json.loads((dataset.parent / "report.json").read_text())
+    counted = sum(row["stats"].get("tokens", 0) for row in report["steps"] if row["step"].endswith("-tokenize"))
+    assert counted == manifest["tokens_in"] > 0
+    assert manifest["tokens_written"] + manifest["tail_dropped"] + manifest["truncated"] == counted
+    assert manifest["tokens_written"] == manifest["samples"] * MAX_SEQ_LEN
+    assert 0 <= manifest["tail_dropped"] < BUCKETS * MAX_SEQ_LEN
+    assert report["training_data"]["tokens_written"] == manifest["tokens_written"]
+
+
+def test_same_input_and_seed_give_identical_shards_whatever_the_task_count(runs, dataset):
+    one_task = runs("seed17-1task", tasks=1) / "mds"
+    assert _shard_files(one_task) == _shard_files(dataset)
+
+
+def test_another_seed_gives_another_order(runs, dataset):
+    other = runs("seed18-4tasks", seed=18) / "mds"
+    assert _packing_order(other) != _packing_order(dataset)
+    other_manifest = json.loads((other / "manifest.json").read_text())
+    assert other_manifest["tokens_in"] == json.loads((dataset / "manifest.json").read_text())["tokens_in"]
+
+
+def test_llm_foundry_reads_the_tokens_column(dataset):
+    """What llm-foundry's StreamingTextDataset does with a sample (llmfoundry/data/text_data.py):
+    prefer `text` (absent here), else take `tokens` as an ndarray, cut to max_seq_len, as int64; its
+    ConcatenatedSequenceCollatorWrapper finds document boundaries at EOS."""
+    from streaming import StreamingDataset
+
+    manifest = json.loads((dataset / "manifest.json").read_text())
+    eos = manifest["eos_id"]
+    tokenizer = Tokenizer.from_file(str(dataset / "tokenizer.json"))
+    kept = {d["id"]: d["text"] for d in read_jsonl_zst(dataset.parent / "data")}
+    provenance = {r["sample"]: r for r in pq.read_table(dataset / "provenance.parquet").to_pylist()}
+    lengths = {d: len(tokenizer.encode(t).ids) + 1 for d, t in kept.items()}
+    ends_by_bucket = {}
+    for bucket, order in enumerate(_packing_order(dataset)):
+        ends_by_bucket[bucket] = np.cumsum([lengths[d] for d in order])
+
+    data = StreamingDataset(local=str(dataset), batch_size=4, shuffle=False, num_canonical_nodes=1)
+    assert len(data) == manifest["samples"]
+    for index in range(len(data)):
+        sample = data[index]
+        assert "text" not in sample
+        tokens = sample["tokens"]
+        assert isinstance(tokens, np.ndarray) and tokens.dtype == np.uint16 and tokens.shape == (MAX_SEQ_LEN,)
+        model_input = np.asarray(tokens[:MAX_SEQ_LEN].copy(), dtype=np.int64)
+        row = provenance[index]
+        lo = row["packed"] * MAX_SEQ_LEN
+        ends = ends_by_bucket[row["bucket"]]
+        expected_eos = [int(e - 1 - lo) for e in ends if lo < e <= lo + MAX_SEQ_LEN]
+        assert np.flatnonzero(model_input == eos).tolist() == expected_eos
+
+
+def _probe(dataset: Path, out: Path, *args: str) -> dict:
+    subprocess.run(
+        [sys.executable, "-m", "tests.helpers.loader_probe", str(dataset), str(out), *args],
+        cwd=ROOT,
+        check=True,
+        timeout=300,
+    )
+    return json.loads(out.read_text())
+
+
+def test_an_epoch_yields_every_sample_exactly_once(dataset, tmp_path):
+    expected = Counter(
+        __import__("hashlib").blake2b(s.astype(np.int64).tobytes(), digest_size=8).hexdigest()
+        for s in _all_samples(dataset)
+    )
+    for args in ([], ["--shuffle"]):
+        seen = _probe(dataset, tmp_path / "epoch.json", *args)
+        assert seen["dtypes"] == ["torch.int64"]
+        assert Counter(seen["samples"]) == expected
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_stopped_loader_resumes_on_exactly_the_next_sample(dataset, tmp_path, workers):
+    full = _probe(dataset, tmp_path / "full.json", "--workers", str(workers))["samples"]
+    state = tmp_path / "state.json"
+    first = _probe(
+        dataset, tmp_path / "first.json", "--workers", str(workers), "--stop-after", "3", "--save", str(state)
+    )
+    rest = _probe(dataset, tmp_path / "rest.json", "--workers", str(workers), "--resume", str(state))
+    assert len(first["samples"]) == 3 * 8
+    assert first["samples"] + rest["samples"] == full
+    reference = tmp_path.parent / "loader-order-workers-0.json"
+    if workers == 0:
+        reference.write_text(json.dumps(full))
+    elif reference.exists():
+        assert json.loads(reference.read_text()) == full  # the same order with 0 and 2 loader workers
+
+
+def test_verify_names_a_corrupted_or_missing_shard(dataset, tmp_path, capsys):
+    import shutil
+
+    from pipeline.cli import main
+
+    copy = tmp_path / "mds"
+    shutil.copytree(dataset, copy)
+    shards = sorted(copy.glob("bucket-*/*.zstd"))
+    data = bytearray(shards[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    shards[0].write_bytes(bytes(data))
+    shards[1].unlink()
+    assert main(["verify", str(copy)]) == 1
+    errors = capsys.readouterr().err
+    assert f"{shards[0].relative_to(copy)}: sha1 mismatch" in errors
+    assert f"{shards[1].relative_to(copy)}: missing" in errors
+    assert main(["verify", str(dataset)]) == 0
+
+
+def test_inspect_shows_counts_and_decodes_the_first_sample(dataset, capsys):
+    from pipeline.cli import main
+
+    assert main(["inspect", str(dataset.parent), "--samples", "1", "--chars", "100000"]) == 0
+    shown = capsys.readouterr().out
+    manifest = json.loads((dataset / "manifest.json").read_text())
+    assert f"{manifest['samples']:,} in" in shown and "ndarray:uint16" in shown
+    tokenizer = Tokenizer.from_file(str(dataset / "tokenizer.json"))
+    first = tokenizer.decode(_all_samples(dataset)[0].tolist(), skip_special_tokens=False)
+    assert shown.rstrip("\n").endswith(first.rstrip("\n"))
+
+
+def test_text_mode_writes_one_sample_per_document_with_metadata(small_sample, tmp_path):
+    config = _config(small_sample, tmp_path / "out", columns="text", metadata_columns=["url"])
+    del config["stages"][2]  # no tokenize stage needed
+    run(parse_config(config), show_progress=False)
+    dataset = tmp_path / "out" / "mds"
+    kept = read_jsonl_zst(tmp_path / "out" / "data")
+    manifest = json.loads((dataset / "manifest.json").read_text())
+    samples = read_samples(dataset, manifest["samples"])
+    assert sorted(s["text"] for s in samples) == sorted(d["text"] for d in kept)
+    assert sorted(s["url"] for s in samples) == sorted(d["metadata"]["url"] for d in kept)
+    assert manifest["samples"] == len(kept)
+
+
+@pytest.mark.slow
+def test_a_killed_writer_leaves_no_index_and_the_rerun_completes(small_sample, runs, dataset, tmp_path):
+    import yaml
+
+    out = tmp_path / "killed"
+    config = _config(small_sample, out)
+    config["stages"][3]["shard_size"] = "2kb"  # many small shards: the write pass lasts long enough to kill
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(config))
+    command = [sys.executable, "-m", "pipeline.cli", "run", str(path), "--no-progress"]
+    process = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stderr=subprocess.DEVNULL)
+    partial = out / "mds.partial"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not list(partial.glob("bucket-*/shard.*")):
+        time.sleep(0.01)
+    assert process.poll() is None, "the run finished before it could be killed"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (out / "mds" / "index.json").exists()
+    assert subprocess.run(command, cwd=ROOT, stderr=subprocess.DEVNULL).returncode == 0
+    assert verify_dataset(out / "mds").ok
+    clean = runs("seed17-4tasks-2kb", shard_size="2kb") / "mds"
+    assert _shard_files(out / "mds") == _shard_files(clean)
