@@ -8,9 +8,9 @@ import platform
 import sys
 from pathlib import Path
 
-from bench import normalize
+from bench import normalize, training_data
 
-BENCHMARKS = {"normalize": normalize.run}
+BENCHMARKS = {"normalize": normalize.run, "training_data": training_data.run}
 
 
 def main(argv: list[str]) -> int:

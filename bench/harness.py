@@ -19,6 +19,7 @@ class Comparison:
     baseline: float
     baseline_name: str
     target: float | None = None  # the ratio we aim for, where an issue sets one
+    floor: float | None = None  # the rate (in `unit`) ours must reach, where an issue sets one
 
     @property
     def ratio(self) -> float:
@@ -28,6 +29,8 @@ class Comparison:
         target = ""
         if self.target:
             target = f"  target >= {self.target:.2f}x {'met' if self.ratio >= self.target else 'MISSED'}"
+        if self.floor:
+            target += f"  target >= {self.floor:,.0f} {self.unit} {'met' if self.ours >= self.floor else 'MISSED'}"
         return (
             f"{self.name}: ours {self.ours:,.0f} {self.unit} | {self.baseline_name} {self.baseline:,.0f} {self.unit} "
             f"| ratio {self.ratio:.2f}x{target}"

@@ -234,7 +234,7 @@ def test_verify_names_a_corrupted_or_missing_shard(dataset, tmp_path, capsys):
     shards[1].unlink()
     assert main(["verify", str(copy)]) == 1
     errors = capsys.readouterr().err
-    assert f"{shards[0].relative_to(copy)}: sha1 mismatch" in errors
+    assert f"{shards[0].relative_to(copy)}: xxh64 mismatch" in errors
     assert f"{shards[1].relative_to(copy)}: missing" in errors
     assert main(["verify", str(dataset)]) == 0
 

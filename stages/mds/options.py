@@ -52,8 +52,13 @@ class MdsOptions(StageOptions):
     seed: int = Field(17, ge=0, lt=1 << 63, description="shuffle seed: the written order is a function of it")
     buckets: int = Field(16, ge=1, le=100_000, description="shuffle buckets; one must fit in memory")
     metadata_columns: list[str] = Field(default_factory=list, description="text mode: metadata keys to write")
-    compression: str | None = Field("zstd", description="shard compression: zstd, zstd:<level>, gz, br, bz2, snappy")
-    hashes: list[str] = Field(default_factory=lambda: ["sha1"], description="shard hashes checked by verify")
+    # zstd level 1 rather than the library's 3: on token shards it compresses about 1.5x faster for about
+    # 10% more bytes (measured on the sample corpus), and compression is most of the write's CPU time.
+    compression: str | None = Field(
+        "zstd:1", description="shard compression: zstd:<level 1-22>, zstd (level 3), gz, br, bz2, snappy, or null"
+    )
+    # xxh64 detects corruption at a small fraction of sha1's cost; list sha256 too if you need tamper evidence.
+    hashes: list[str] = Field(default_factory=lambda: ["xxh64"], description="shard hashes that verify checks")
     shard_size: int | str = Field("64mb", description="shard size limit before compression, e.g. 64mb")
 
     @field_validator("compression")
@@ -91,7 +96,7 @@ class MdsOptions(StageOptions):
         if self.columns == "tokens":
             settings["metadata_columns"] = None
         return [
-            ScatterToBuckets(context.work_folder, self.seed, self.buckets, settings["metadata_columns"]),
+            ScatterToBuckets(context.work_folder, self.seed, self.buckets, settings["metadata_columns"], tokenizer),
             Pass("mds.write", [WriteBuckets(settings, tokenizer)], tasks=min(context.tasks, self.buckets)),
             Pass("mds.publish", [PublishDataset(settings, tokenizer)]),
         ]

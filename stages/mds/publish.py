@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from stages.mds.pack import token_dtype
 from stages.mds.write import bucket_dataset_folder, partial_dataset_folder
 
 MANIFEST = "manifest.json"
@@ -89,8 +90,6 @@ class PublishDataset(PipelineStep):
             tokenizer = self.tokenizer.load()
             tokenizer.save(os.path.join(partial, TOKENIZER_FILE))
             bos, eos = self.tokenizer.special_ids(tokenizer)
-            from stages.mds.write import token_dtype
-
             vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
             manifest |= {
                 "dtype": token_dtype(vocab_size),

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
 
 from stages.base import CorpusStep
+from stages.mds.pack import token_dtype
 from stages.mds.shuffle import bucket_of, document_key
 from stages.tokenize import TOKEN_IDS_KEY
 
@@ -19,11 +20,11 @@ ROWS_PER_FLUSH = 2048
 
 
 def bucket_schema(metadata_columns: list[str] | None) -> pa.Schema:
-    """Token mode (`metadata_columns` None): key, id, tokens (uint32 little-endian bytes).
+    """Token mode (`metadata_columns` None): key, id, tokens (the dataset's dtype, as bytes).
     Text mode: key, id, text and one string column per metadata key."""
     fields = [("key", pa.uint64()), ("id", pa.string())]
     if metadata_columns is None:
-        fields.append(("tokens", pa.binary()))
+        fields.append(("tokens", pa.large_binary()))
     else:
         fields += [("text", pa.string())] + [(name, pa.string()) for name in metadata_columns]
     return pa.schema(fields)
@@ -43,8 +44,10 @@ class ScatterToBuckets(CorpusStep):
 
     name = "mds.scatter"
 
-    def __init__(self, work_folder: str, seed: int, buckets: int, metadata_columns: list[str] | None):
+    def __init__(self, work_folder: str, seed: int, buckets: int, metadata_columns: list[str] | None, tokenizer=None):
         super().__init__()
+        self.tokenizer = tokenizer  # token mode: the TokenizerArtifact, whose vocabulary sets the dtype
+        self._dtype = None
         self.work_folder = work_folder
         self.seed = seed
         self.buckets = buckets
@@ -71,7 +74,9 @@ class ScatterToBuckets(CorpusStep):
             ids = doc.metadata.get(TOKEN_IDS_KEY)
             if ids is None:
                 raise LookupError("no token ids: put a tokenize stage before mds, or use mds columns: text")
-            row["tokens"] = np.asarray(ids, dtype=np.uint32).tobytes()
+            if self._dtype is None:
+                self._dtype = token_dtype(self.tokenizer.load().get_vocab_size(with_added_tokens=True))
+            row["tokens"] = np.asarray(ids, dtype=self._dtype).tobytes()
             self.stat_update("tokens", value=len(ids))
         else:
             row["text"] = doc.text
@@ -93,5 +98,7 @@ class ScatterToBuckets(CorpusStep):
         if bucket not in self._writers:
             folder = bucket_folder(self.work_folder, bucket)
             os.makedirs(folder, exist_ok=True)
-            self._writers[bucket] = pq.ParquetWriter(os.path.join(folder, f"{self._rank:05d}.parquet"), schema)
+            # Uncompressed: scratch files read once, soon after, where decompression would cost more than disk.
+            path = os.path.join(folder, f"{self._rank:05d}.parquet")
+            self._writers[bucket] = pq.ParquetWriter(path, schema, compression="none")
         self._writers[bucket].write_table(pa.Table.from_pylist(rows, schema=schema))
