@@ -287,3 +287,18 @@ def test_a_killed_writer_leaves_no_index_and_the_rerun_completes(small_sample, r
     assert verify_dataset(out / "mds").ok
     clean = runs("seed17-4tasks-2kb", shard_size="2kb") / "mds"
     assert _shard_files(out / "mds") == _shard_files(clean)
+
+
+def test_the_shipped_gpt2_config_runs_with_the_tokenizer_file(small_sample, tmp_path, monkeypatch):
+    from pipeline.config import load_config
+
+    config_path = ROOT / "configs" / "gpt2-tokenizer.yaml"
+    monkeypatch.chdir(ROOT)  # the config's paths are relative to the repository root
+    tokenizer = ROOT / __import__("yaml").safe_load(config_path.read_text())["stages"][2]["tokenizer"]
+    if not tokenizer.exists():
+        pytest.skip(f"{tokenizer} is absent (the shared evaluation data is not beside this checkout)")
+    overrides = {"input.paths": [str(small_sample / "*.warc.gz")], "output.folder": str(tmp_path / "out")}
+    run(load_config(config_path, overrides=overrides), show_progress=False)
+    manifest = json.loads((tmp_path / "out" / "mds" / "manifest.json").read_text())
+    assert (manifest["vocab_size"], manifest["eos_id"], manifest["dtype"]) == (50257, 50256, "uint16")
+    assert verify_dataset(tmp_path / "out" / "mds").ok
