@@ -28,16 +28,20 @@ class Comparison:
     def line(self) -> str:
         target = ""
         if self.target:
-            target = f"  target >= {self.target:.2f}x {'met' if self.ratio >= self.target else 'MISSED'}"
+            target = f"  target >= {self.target:.3f}x {'met' if self.ratio >= self.target else 'MISSED'}"
         if self.floor:
             target += f"  target >= {self.floor:,.0f} {self.unit} {'met' if self.ours >= self.floor else 'MISSED'}"
         return (
-            f"{self.name}: ours {self.ours:,.0f} {self.unit} | {self.baseline_name} {self.baseline:,.0f} {self.unit} "
-            f"| ratio {self.ratio:.2f}x{target}"
+            f"{self.name}: ours {_figure(self.ours)} {self.unit} | {self.baseline_name} {_figure(self.baseline)} "
+            f"{self.unit} | ratio {self.ratio:.3f}x{target}"
         )
 
     def to_dict(self) -> dict:
         return asdict(self) | {"ratio": round(self.ratio, 3)}
+
+
+def _figure(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.4f}"
 
 
 def best_seconds(functions: list[Callable[[], object]], repeats: int = 5) -> list[float]:

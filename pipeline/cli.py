@@ -52,6 +52,15 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval_html(args: argparse.Namespace) -> int:
+    from pipeline.html_eval import evaluate, render
+
+    folder = args.data / "html-dev"
+    print(f"scoring extractors on {folder} (one process, page by page; trafilatura takes a few seconds per 100 pages)")
+    print(render(evaluate(folder, args.limit)))
+    return 0
+
+
 def _dataset_folder(folder: Path) -> Path:
     """Accept a run's output folder as well as its mds/ folder."""
     return folder / "mds" if (folder / "mds" / "index.json").exists() else folder
@@ -258,6 +267,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("folder", type=Path, help="a run's output folder, or its mds/ folder")
     verify.set_defaults(handler=_cmd_verify)
+
+    from pipeline.html_eval import default_data_folder
+
+    eval_html = commands.add_parser(
+        "eval-html",
+        help="score the html stage's extractors against bare trafilatura and resiliparse",
+        description="Score main-content extraction on the snippet-labelled pages of DATA/html-dev "
+        "(trafilatura's evaluation set): precision, recall and F1 of must-contain / must-not-contain "
+        "snippets, and pages/s, for bare trafilatura, bare resiliparse and the html stage in both modes, "
+        "all measured in this run.",
+    )
+    eval_html.add_argument(
+        "--data",
+        type=Path,
+        default=default_data_folder(),
+        help="folder holding html-dev/ (default: $CORPUS_PREP_DATA or ../shared/data)",
+    )
+    eval_html.add_argument("--limit", type=int, help="score only the first N pages")
+    eval_html.set_defaults(handler=_cmd_eval_html)
     return parser
 
 

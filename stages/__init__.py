@@ -6,20 +6,31 @@
 import pipeline  # noqa: F401  (first: keeps document text out of loguru tracebacks, see pipeline/__init__.py)
 from stages.base import CorpusStep, Drop, Pass, StageContext, StageOptions
 from stages.exact_dedup import ExactDedupOptions
+from stages.html import HtmlOptions
 from stages.mds import MdsOptions
 from stages.normalize import NormalizeOptions, TextNormalizer
+from stages.quality import QualityOptions
 from stages.tokenize import TokenizeOptions
 
-STAGE_OPTIONS: tuple[type[StageOptions], ...] = (NormalizeOptions, ExactDedupOptions, TokenizeOptions, MdsOptions)
+STAGE_OPTIONS: tuple[type[StageOptions], ...] = (
+    HtmlOptions,
+    NormalizeOptions,
+    QualityOptions,
+    ExactDedupOptions,
+    TokenizeOptions,
+    MdsOptions,
+)
 
 __all__ = [
     "STAGE_OPTIONS",
     "CorpusStep",
     "Drop",
     "ExactDedupOptions",
+    "HtmlOptions",
     "MdsOptions",
     "NormalizeOptions",
     "Pass",
+    "QualityOptions",
     "StageContext",
     "StageOptions",
     "TextNormalizer",

@@ -294,7 +294,8 @@ def test_the_shipped_gpt2_config_runs_with_the_tokenizer_file(small_sample, tmp_
 
     config_path = ROOT / "configs" / "gpt2-tokenizer.yaml"
     monkeypatch.chdir(ROOT)  # the config's paths are relative to the repository root
-    tokenizer = ROOT / __import__("yaml").safe_load(config_path.read_text())["stages"][2]["tokenizer"]
+    stages = __import__("yaml").safe_load(config_path.read_text())["stages"]
+    tokenizer = ROOT / next(s["tokenizer"] for s in stages if s["stage"] == "tokenize")
     if not tokenizer.exists():
         pytest.skip(f"{tokenizer} is absent (the shared evaluation data is not beside this checkout)")
     overrides = {"input.paths": [str(small_sample / "*.warc.gz")], "output.folder": str(tmp_path / "out")}

@@ -77,6 +77,7 @@ class _Page:
             "broken": self.broken,
             "title": self.article.title,
             "article_paragraphs": self.article.paragraphs,
+            "comments": self.article.comments,
             "personal_data": self.personal_data,
         }
 
