@@ -15,6 +15,7 @@ from stages.base import CorpusStep, Drop
 # With C4's English policy phrases (datatrove's POLICY_SUBSTRINGS, added when a step is built: importing
 # datatrove's filters costs the config check 0.2 s), the same notices in the other languages we see most.
 OTHER_NOTICE_PHRASES = (
+    "©",
     "accept all cookies",
     "cookie settings",
     "privacy settings",
@@ -43,7 +44,7 @@ class RemoveBoilerplateLines(CorpusStep):
     """Reads `doc.text` (extracted text); writes it back without boilerplate lines.
 
     Rules, each on unless switched off:
-    - `notices`: a line under 40 words naming cookies, privacy or terms, or a rights reservation;
+    - `notices`: a line under 40 words naming cookies, privacy or terms, a rights reservation, or ©;
     - `javascript`: a line asking to enable JavaScript (C4);
     - `lorem_ipsum`: a line of placeholder text;
     - `menu_runs`: `menu_run` or more consecutive lines of at most `menu_words` words with no
