@@ -41,7 +41,9 @@ class Comparison:
 
 
 def _figure(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.4f}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if abs(value) >= 2 else f"{value:.4f}"  # rates below 100, or scores such as F1
 
 
 def best_seconds(functions: list[Callable[[], object]], repeats: int = 5) -> list[float]:
