@@ -8,9 +8,9 @@ import platform
 import sys
 from pathlib import Path
 
-from bench import html, normalize, training_data
+from bench import html, minhash, normalize, training_data
 
-BENCHMARKS = {"normalize": normalize.run, "training_data": training_data.run, "html": html.run}
+BENCHMARKS = {"normalize": normalize.run, "training_data": training_data.run, "html": html.run, "minhash": minhash.run}
 
 
 def main(argv: list[str]) -> int:

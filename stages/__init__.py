@@ -5,6 +5,7 @@
 
 import pipeline  # noqa: F401  (first: keeps document text out of loguru tracebacks, see pipeline/__init__.py)
 from stages.base import CorpusStep, Drop, Pass, StageContext, StageOptions
+from stages.dedup import MinhashDedupOptions
 from stages.exact_dedup import ExactDedupOptions
 from stages.html import HtmlOptions
 from stages.mds import MdsOptions
@@ -17,6 +18,7 @@ STAGE_OPTIONS: tuple[type[StageOptions], ...] = (
     NormalizeOptions,
     QualityOptions,
     ExactDedupOptions,
+    MinhashDedupOptions,
     TokenizeOptions,
     MdsOptions,
 )
@@ -28,6 +30,7 @@ __all__ = [
     "ExactDedupOptions",
     "HtmlOptions",
     "MdsOptions",
+    "MinhashDedupOptions",
     "NormalizeOptions",
     "Pass",
     "QualityOptions",

@@ -83,15 +83,14 @@ class FindExactDuplicates(PipelineStep):
         yield from data or ()
 
 
-class DropExactDuplicates(CorpusStep):
-    """Reads `doc.id`; drops documents listed in `<folder>/duplicates.parquet` with reason
-    `exact_duplicate`. Stats: the base step's counts."""
+class DropListedDuplicates(CorpusStep):
+    """Reads `doc.id`; drops the documents listed in `<folder>/duplicates.parquet` (column `id`) with
+    the given reason. Dropping by id, not position, lets it read the data with any task count.
+    Stats: the base step's counts. Used by exact_dedup and minhash_dedup."""
 
-    name = "exact_dedup.filter"
-
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, reason: str, name: str):
         super().__init__()
-        self.folder = folder
+        self.folder, self.reason, self.name = folder, reason, name
         self._drop_ids: set[str] | None = None
 
     def process(self, doc: Document) -> Document:
@@ -99,7 +98,7 @@ class DropExactDuplicates(CorpusStep):
             table = pq.read_table(os.path.join(self.folder, "duplicates.parquet"), columns=["id"])
             self._drop_ids = set(table.column("id").to_pylist())
         if doc.id in self._drop_ids:
-            raise Drop("exact_duplicate")
+            raise Drop(self.reason)
         return doc
 
 
@@ -113,5 +112,5 @@ class ExactDedupOptions(StageOptions):
         return [
             ExactHasher(folder),
             Pass("exact_dedup", [FindExactDuplicates(folder)]),
-            DropExactDuplicates(folder),
+            DropListedDuplicates(folder, "exact_duplicate", "exact_dedup.filter"),
         ]
