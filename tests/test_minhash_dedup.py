@@ -89,3 +89,18 @@ def test_one_and_four_tasks_keep_the_same_documents(small_sample, dedup_run, tmp
     assert sorted(d["id"] for d in read_jsonl_zst(tmp_path / "one" / "data")) == sorted(
         d["id"] for d in read_jsonl_zst(out / "data")
     )
+
+
+def test_the_sharded_path_removes_the_same_ids_as_the_in_memory_path(small_sample, dedup_run, tmp_path):
+    out, _ = dedup_run
+    config = _config(small_sample, tmp_path / "sharded")
+    config["stages"][3]["mode"] = "sharded"
+    result = run(parse_config(config), show_progress=False)
+    assert result.accounting.balanced
+    assert len(list((tmp_path / "sharded" / "work" / "04-minhash_dedup" / "pairs").glob("*.parquet"))) == 9
+
+    def ids(folder):
+        table = pq.read_table(folder / "work" / "04-minhash_dedup" / "duplicates.parquet")
+        return sorted(table.column("id").to_pylist())
+
+    assert ids(tmp_path / "sharded") == ids(out) and ids(out)

@@ -20,28 +20,34 @@ def catch_probability(jaccard: float, bands: int, rows: int) -> float:
     return 1 - (1 - jaccard**rows) ** bands
 
 
-def candidate_pairs(signatures: np.ndarray, bands: int, rows: int, max_group: int = 100) -> np.ndarray:
-    """(k, 2) index pairs i < j that share a band. Within a band bucket of more than `max_group`
-    documents, each is paired with the bucket's first only (clusters still connect through it)."""
-    pairs = []
-    for band in range(bands):
-        block = np.ascontiguousarray(signatures[:, band * rows : (band + 1) * rows])
-        keys = block.view(np.dtype((np.void, block.dtype.itemsize * rows))).ravel()
-        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        shared = np.flatnonzero(counts[inverse] > 1)
-        if not len(shared):
-            continue
-        order = shared[np.argsort(inverse[shared], kind="stable")]
-        groups = np.split(order, np.flatnonzero(np.diff(inverse[order])) + 1)
-        for group in groups:
-            if len(group) <= max_group:
-                i, j = np.triu_indices(len(group), k=1)
-                pairs.append(np.stack([group[i], group[j]], axis=1))
-            else:
-                pairs.append(np.stack([np.full(len(group) - 1, group[0]), group[1:]], axis=1))
-    if not pairs:
+def band_pairs(signatures: np.ndarray, band: int, rows: int, max_group: int = 100) -> np.ndarray:
+    """(k, 2) index pairs i < j whose signatures agree on all rows of one band. Within a bucket of more
+    than `max_group` documents, each is paired with the bucket's first only (clusters still connect)."""
+    block = np.ascontiguousarray(signatures[:, band * rows : (band + 1) * rows])
+    keys = block.view(np.dtype((np.void, block.dtype.itemsize * rows))).ravel()
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    shared = np.flatnonzero(counts[inverse] > 1)
+    if not len(shared):
         return np.empty((0, 2), dtype=np.int64)
-    return np.unique(np.sort(np.concatenate(pairs), axis=1), axis=0)
+    order = shared[np.argsort(inverse[shared], kind="stable")]
+    pairs = []
+    for group in np.split(order, np.flatnonzero(np.diff(inverse[order])) + 1):
+        if len(group) <= max_group:
+            i, j = np.triu_indices(len(group), k=1)
+            pairs.append(np.stack([group[i], group[j]], axis=1))
+        else:
+            pairs.append(np.stack([np.full(len(group) - 1, group[0]), group[1:]], axis=1))
+    return np.sort(np.concatenate(pairs), axis=1).astype(np.int64)
+
+
+def distinct_pairs(pairs: list[np.ndarray]) -> np.ndarray:
+    pairs = [p for p in pairs if len(p)]
+    return np.unique(np.concatenate(pairs), axis=0) if pairs else np.empty((0, 2), dtype=np.int64)
+
+
+def candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """Every pair sharing at least one band, computed here (the in-memory path)."""
+    return distinct_pairs([band_pairs(signatures, band, rows) for band in range(bands)])
 
 
 def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -60,24 +66,18 @@ class Clusters:
     label: np.ndarray  # cluster label per document
 
 
-def cluster(
-    signatures: np.ndarray,
-    shingles: list[np.ndarray] | None,
-    threshold: float,
-    bands: int,
-    rows: int,
-) -> Clusters:
+def cluster(pairs: np.ndarray, count: int, shingles: list[np.ndarray] | None, threshold: float) -> Clusters:
+    """Clusters of `count` documents joined by the candidate pairs that pass verification (when
+    `shingles` are given), as connected components."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    pairs = candidate_pairs(signatures, bands, rows)
     kept = pairs
     if shingles is not None and len(pairs):
         similar = np.fromiter(
             (exact_jaccard(shingles[i], shingles[j]) >= threshold for i, j in pairs), dtype=bool, count=len(pairs)
         )
         kept = pairs[similar]
-    count = len(signatures)
     graph = coo_matrix((np.ones(len(kept)), (kept[:, 0], kept[:, 1])), shape=(count, count))
     _, label = connected_components(graph, directed=False)
     return Clusters(kept, len(pairs), len(pairs) - len(kept), label)

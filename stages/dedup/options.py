@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from stages.base import Pass, StageContext, StageOptions
 from stages.dedup.lsh import bands_and_rows
 from stages.dedup.signature import ShingleSettings
-from stages.dedup.steps import FindNearDuplicates, MinhashSignatures
+from stages.dedup.steps import FindBandPairs, FindNearDuplicates, MinhashSignatures
 from stages.exact_dedup import DropListedDuplicates
 
 
@@ -27,6 +27,9 @@ class MinhashDedupOptions(StageOptions):
     seed: int = Field(1, ge=0, description="MinHash seed (datasketch's permutations for this seed)")
     verify: bool = Field(True, description="keep only candidate pairs whose exact Jaccard reaches the threshold")
     keep: Literal["smallest_id", "longest"] = Field("smallest_id", description="which document of a cluster stays")
+    mode: Literal["memory", "sharded"] = Field(
+        "memory", description="memory: one task bands all signatures; sharded: one pass of tasks, a band each"
+    )
 
     @model_validator(mode="after")
     def _bands_rows(self) -> MinhashDedupOptions:
@@ -40,8 +43,14 @@ class MinhashDedupOptions(StageOptions):
         bands, rows = (self.bands, self.rows) if self.bands else bands_and_rows(self.threshold, self.num_perm)
         shingles = ShingleSettings(self.shingle, self.shingle_size, self.normalise_numbers)
         folder = context.work_folder
+        sharded = self.mode == "sharded"
+        find = FindNearDuplicates(folder, self.num_perm, self.threshold, bands, rows, self.verify, self.keep, sharded)
+        band_pass = [
+            Pass("minhash_dedup.bands", [FindBandPairs(folder, self.num_perm, bands, rows)], min(context.tasks, bands))
+        ]
         return [
             MinhashSignatures(folder, self.num_perm, self.seed, shingles),
-            Pass("minhash_dedup", [FindNearDuplicates(folder, self.threshold, bands, rows, self.verify, self.keep)]),
+            *(band_pass if sharded else []),
+            Pass("minhash_dedup", [find]),
             DropListedDuplicates(folder, "near_duplicate", "minhash_dedup.filter"),
         ]

@@ -14,7 +14,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from stages.base import CorpusStep
-from stages.dedup.lsh import catch_probability, cluster, survivors
+from stages.dedup.lsh import band_pairs, candidate_pairs, catch_probability, cluster, distinct_pairs, survivors
 from stages.dedup.signature import MinHasher, ShingleSettings
 
 BATCH = 1000
@@ -66,6 +66,47 @@ class MinhashSignatures(CorpusStep):
         return doc
 
 
+def load_signatures(folder: str, num_perm: int, with_shingles: bool):
+    """(ids, lengths, signatures, shingles or None) of every task's documents, sorted by id, so that
+    every task reading them sees the same order, whatever the task count that wrote them."""
+    files = sorted(glob.glob(os.path.join(folder, "signatures", "*.parquet")))
+    columns = ["id", "length", "signature"] + (["shingles"] if with_shingles else [])
+    tables = [pq.read_table(f, schema=_SCHEMA, columns=columns) for f in files]
+    table = pa.concat_tables(tables) if tables else _SCHEMA.empty_table().select(columns)
+    table = table.sort_by([("id", "ascending"), ("length", "ascending")])
+    count = table.num_rows
+    signatures = np.frombuffer(b"".join(table.column("signature").to_pylist()), dtype=np.uint32)
+    signatures = signatures.reshape(count, num_perm) if count else np.empty((0, num_perm), np.uint32)
+    shingles = None
+    if with_shingles:
+        shingles = [np.frombuffer(b, dtype=np.uint32) for b in table.column("shingles").to_pylist()]
+    lengths = np.asarray(table.column("length").to_numpy(), dtype=np.int64)
+    return table.column("id").to_pylist(), lengths, signatures, shingles
+
+
+class FindBandPairs(PipelineStep):
+    """The sharded path's band pass: task `rank` takes bands rank, rank + world_size, ...; for each,
+    reads the signatures and writes the index pairs sharing that band to `<folder>/pairs/<band>.parquet`.
+    Stats: `candidates` (pairs written, before de-duplication across bands)."""
+
+    type = "corpus-prep"
+    name = "minhash_dedup.bands"
+
+    def __init__(self, folder: str, num_perm: int, bands: int, rows: int):
+        super().__init__()
+        self.folder, self.num_perm, self.bands, self.rows = folder, num_perm, bands, rows
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        _, _, signatures, _ = load_signatures(self.folder, self.num_perm, with_shingles=False)
+        os.makedirs(os.path.join(self.folder, "pairs"), exist_ok=True)
+        for band in range(rank, self.bands, world_size):
+            pairs = band_pairs(signatures, band, self.rows)
+            self.stat_update("candidates", value=len(pairs))
+            table = pa.table({"i": pairs[:, 0], "j": pairs[:, 1]})
+            pq.write_table(table, os.path.join(self.folder, "pairs", f"{band:05d}.parquet"))
+        yield from data or ()
+
+
 class FindNearDuplicates(PipelineStep):
     """Reads every task's signatures; writes `<folder>/duplicates.parquet` (id to drop, id kept) and
     `<folder>/summary.json` (candidates, LSH false positives rejected, cluster sizes, S-curve).
@@ -74,25 +115,35 @@ class FindNearDuplicates(PipelineStep):
     type = "corpus-prep"
     name = "minhash_dedup.find"
 
-    def __init__(self, folder: str, threshold: float, bands: int, rows: int, verify: bool, keep: str):
+    def __init__(
+        self,
+        folder: str,
+        num_perm: int,
+        threshold: float,
+        bands: int,
+        rows: int,
+        verify: bool,
+        keep: str,
+        sharded: bool,
+    ):
         super().__init__()
-        self.folder, self.threshold, self.bands, self.rows = folder, threshold, bands, rows
-        self.verify, self.keep = verify, keep
+        self.folder, self.num_perm, self.threshold, self.bands, self.rows = folder, num_perm, threshold, bands, rows
+        self.verify, self.keep, self.sharded = verify, keep, sharded
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        files = sorted(glob.glob(os.path.join(self.folder, "signatures", "*.parquet")))
-        table = pa.concat_tables([pq.read_table(f, schema=_SCHEMA) for f in files]) if files else _SCHEMA.empty_table()
-        # Sorted by id first, so that everything after is independent of task count and order.
-        table = table.sort_by([("id", "ascending"), ("length", "ascending")])
-        ids = table.column("id").to_pylist()
+        ids, lengths, signatures, shingles = load_signatures(self.folder, self.num_perm, self.verify)
         count = len(ids)
-        signatures = np.frombuffer(b"".join(table.column("signature").to_pylist()), dtype=np.uint32)
-        signatures = signatures.reshape(count, -1) if count else np.empty((0, self.bands * self.rows), np.uint32)
-        shingles = None
-        if self.verify:
-            shingles = [np.frombuffer(b, dtype=np.uint32) for b in table.column("shingles").to_pylist()]
-        found = cluster(signatures, shingles, self.threshold, self.bands, self.rows)
-        lengths = np.asarray(table.column("length").to_numpy(), dtype=np.int64)
+        if self.sharded:  # the band pass wrote each band's pairs
+            paths = [os.path.join(self.folder, "pairs", f"{band:05d}.parquet") for band in range(self.bands)]
+            pairs = distinct_pairs(
+                [
+                    np.stack([t.column("i").to_numpy(), t.column("j").to_numpy()], axis=1)
+                    for t in map(pq.read_table, paths)
+                ]
+            )
+        else:
+            pairs = candidate_pairs(signatures, self.bands, self.rows)
+        found = cluster(pairs, count, shingles, self.threshold)
         keeper = survivors(found.label, ids, lengths, self.keep) if count else np.empty(0, np.int64)
         drop = [i for i in range(count) if keeper[i] != i and ids[keeper[i]] != ids[i]]
         pq.write_table(
