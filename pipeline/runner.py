@@ -122,8 +122,8 @@ def run(config: RunConfig, overwrite: bool = False, show_progress: bool = True) 
     started = time.monotonic()
     layout = RunLayout(Path(config.output.folder))
     ensure_sample(config)
+    passes = build_plan(config, layout)  # before touching the output folder: a config error leaves it as it was
     prepare_output(config, layout, overwrite)
-    passes = build_plan(config, layout)
 
     console_warnings_only()  # task logs keep everything in their files
     for number, plan in enumerate(passes, start=1):

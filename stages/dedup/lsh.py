@@ -83,11 +83,14 @@ def cluster(pairs: np.ndarray, count: int, shingles: list[np.ndarray] | None, th
     return Clusters(kept, len(pairs), len(pairs) - len(kept), label)
 
 
-def survivors(label: np.ndarray, ids: list[str], lengths: np.ndarray, keep: str) -> np.ndarray:
-    """Index of the kept document of each document's cluster: the smallest id, or the longest text
-    (ties to the smallest id). A pure function of the cluster's members, never of their order."""
-    order = np.lexsort((np.array(ids, dtype=object).astype(str), -lengths if keep == "longest" else np.zeros(len(ids))))
-    first = {}
+def survivors(label: np.ndarray, ids: list[str], lengths: np.ndarray, keep: str, preferred=None) -> np.ndarray:
+    """Index of the kept document of each document's cluster: a `preferred` one (already kept, say in a
+    saved index) first, then the smallest id, or the longest text with ties to the smallest id. A pure
+    function of the cluster's members, never of their order."""
+    by_length = -lengths if keep == "longest" else np.zeros(len(ids), dtype=np.int64)
+    not_preferred = np.zeros(len(ids), dtype=bool) if preferred is None else ~np.asarray(preferred)
+    order = np.lexsort((np.array(ids, dtype=str), by_length, not_preferred))
+    first: dict[int, int] = {}
     for index in order:
-        first.setdefault(label[index], index)
-    return np.array([first[c] for c in label])
+        first.setdefault(int(label[index]), int(index))
+    return np.array([first[int(c)] for c in label], dtype=np.int64)

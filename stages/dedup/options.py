@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from stages.base import Pass, StageContext, StageOptions
 from stages.dedup.lsh import bands_and_rows
 from stages.dedup.signature import ShingleSettings
-from stages.dedup.steps import FindBandPairs, FindNearDuplicates, MinhashSignatures
+from stages.dedup.steps import FindBandPairs, FindNearDuplicates, MinhashSignatures, check_index
 from stages.exact_dedup import DropListedDuplicates
+
+
+class IndexSettings(BaseModel):
+    """Incremental dedup: compare with the kept documents of earlier runs, and keep an index for later ones."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    against: list[str] = Field(default_factory=list, description="index folders saved by earlier runs")
+    only_against: bool = Field(False, description="drop only documents duplicating an indexed one")
+    save: str | None = Field(None, description="folder to write this run's index to (kept documents + against)")
 
 
 class MinhashDedupOptions(StageOptions):
@@ -27,6 +36,7 @@ class MinhashDedupOptions(StageOptions):
     seed: int = Field(1, ge=0, description="MinHash seed (datasketch's permutations for this seed)")
     verify: bool = Field(True, description="keep only candidate pairs whose exact Jaccard reaches the threshold")
     keep: Literal["smallest_id", "longest"] = Field("smallest_id", description="which document of a cluster stays")
+    index: IndexSettings = Field(default_factory=IndexSettings, description="incremental dedup")
     mode: Literal["memory", "sharded"] = Field(
         "memory", description="memory: one task bands all signatures; sharded: one pass of tasks, a band each"
     )
@@ -44,13 +54,31 @@ class MinhashDedupOptions(StageOptions):
         shingles = ShingleSettings(self.shingle, self.shingle_size, self.normalise_numbers)
         folder = context.work_folder
         sharded = self.mode == "sharded"
-        find = FindNearDuplicates(folder, self.num_perm, self.threshold, bands, rows, self.verify, self.keep, sharded)
-        band_pass = [
-            Pass("minhash_dedup.bands", [FindBandPairs(folder, self.num_perm, bands, rows)], min(context.tasks, bands))
-        ]
+        # What must match for the signatures of two runs to compare; a saved index records it.
+        settings = {
+            "num_perm": self.num_perm,
+            "seed": self.seed,
+            "shingle": self.shingle,
+            "shingle_size": self.shingle_size,
+            "normalise_numbers": self.normalise_numbers,
+        }
+        against = tuple(self.index.against)
+        for path in against:  # fail before any work: a missing index or one that cannot compare
+            check_index(path, settings)
+        options = {
+            "verify": self.verify,
+            "keep": self.keep,
+            "sharded": sharded,
+            "against": against,
+            "only_against": self.index.only_against,
+            "save_to": self.index.save,
+        }
+        find = FindNearDuplicates(folder, settings, self.threshold, bands, rows, options)
+        band_pass = Pass("minhash_dedup.bands", [FindBandPairs(folder, self.num_perm, bands, rows, against)])
+        band_pass.tasks = min(context.tasks, bands)
         return [
             MinhashSignatures(folder, self.num_perm, self.seed, shingles),
-            *(band_pass if sharded else []),
+            *([band_pass] if sharded else []),
             Pass("minhash_dedup", [find]),
             DropListedDuplicates(folder, "near_duplicate", "minhash_dedup.filter"),
         ]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +20,8 @@ from stages.dedup.lsh import band_pairs, candidate_pairs, catch_probability, clu
 from stages.dedup.signature import MinHasher, ShingleSettings
 
 BATCH = 1000
+INDEX_FILE = "index.parquet"
+INDEX_MANIFEST = "index.json"
 _SCHEMA = pa.schema(
     [("id", pa.string()), ("length", pa.int64()), ("signature", pa.binary()), ("shingles", pa.large_binary())]
 )
@@ -66,14 +70,29 @@ class MinhashSignatures(CorpusStep):
         return doc
 
 
-def load_signatures(folder: str, num_perm: int, with_shingles: bool):
-    """(ids, lengths, signatures, shingles or None) of every task's documents, sorted by id, so that
-    every task reading them sees the same order, whatever the task count that wrote them."""
-    files = sorted(glob.glob(os.path.join(folder, "signatures", "*.parquet")))
-    columns = ["id", "length", "signature"] + (["shingles"] if with_shingles else [])
+@dataclass
+class Signatures:
+    """This run's documents (sorted by id) followed by any reference index's (sorted by id): the same
+    order for every task that loads them, whatever the task count that wrote them."""
+
+    ids: list[str]
+    lengths: np.ndarray
+    signatures: np.ndarray
+    shingles: list[np.ndarray] | None
+    is_reference: np.ndarray  # True for rows from a saved index
+
+
+def _read_rows(files: list[str], columns: list[str]) -> pa.Table:
     tables = [pq.read_table(f, schema=_SCHEMA, columns=columns) for f in files]
     table = pa.concat_tables(tables) if tables else _SCHEMA.empty_table().select(columns)
-    table = table.sort_by([("id", "ascending"), ("length", "ascending")])
+    return table.sort_by([("id", "ascending"), ("length", "ascending")])
+
+
+def load_signatures(folder: str, num_perm: int, with_shingles: bool, references: tuple[str, ...] = ()) -> Signatures:
+    columns = ["id", "length", "signature"] + (["shingles"] if with_shingles else [])
+    own = _read_rows(sorted(glob.glob(os.path.join(folder, "signatures", "*.parquet"))), columns)
+    reference = _read_rows([os.path.join(r, INDEX_FILE) for r in references], columns)
+    table = pa.concat_tables([own, reference])
     count = table.num_rows
     signatures = np.frombuffer(b"".join(table.column("signature").to_pylist()), dtype=np.uint32)
     signatures = signatures.reshape(count, num_perm) if count else np.empty((0, num_perm), np.uint32)
@@ -81,7 +100,33 @@ def load_signatures(folder: str, num_perm: int, with_shingles: bool):
     if with_shingles:
         shingles = [np.frombuffer(b, dtype=np.uint32) for b in table.column("shingles").to_pylist()]
     lengths = np.asarray(table.column("length").to_numpy(), dtype=np.int64)
-    return table.column("id").to_pylist(), lengths, signatures, shingles
+    is_reference = np.arange(count) >= own.num_rows
+    return Signatures(table.column("id").to_pylist(), lengths, signatures, shingles, is_reference)
+
+
+def check_index(path: str, settings: dict) -> None:
+    """A saved index is usable only with the signature settings it was built with."""
+    manifest = os.path.join(path, INDEX_MANIFEST)
+    if not os.path.exists(manifest):
+        raise ValueError(f"{path} is not a minhash_dedup index (no {INDEX_MANIFEST}); save one with index.save")
+    with open(manifest) as f:
+        saved = json.load(f)
+    if saved != settings:
+        raise ValueError(
+            f"index {path} was built with {saved}, this stage uses {settings}: signatures would not compare"
+        )
+
+
+def save_index(path: str, rows: pa.Table, settings: dict) -> None:
+    """Write the index (kept documents' signatures and shingles) into `path`, replacing it in one rename."""
+    partial = path.rstrip("/") + ".partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    os.makedirs(partial)
+    pq.write_table(rows, os.path.join(partial, INDEX_FILE))
+    with open(os.path.join(partial, INDEX_MANIFEST), "w") as f:
+        json.dump(settings, f, indent=2)
+    shutil.rmtree(path, ignore_errors=True)
+    os.replace(partial, path)
 
 
 class FindBandPairs(PipelineStep):
@@ -92,12 +137,13 @@ class FindBandPairs(PipelineStep):
     type = "corpus-prep"
     name = "minhash_dedup.bands"
 
-    def __init__(self, folder: str, num_perm: int, bands: int, rows: int):
+    def __init__(self, folder: str, num_perm: int, bands: int, rows: int, references: tuple[str, ...] = ()):
         super().__init__()
         self.folder, self.num_perm, self.bands, self.rows = folder, num_perm, bands, rows
+        self.references = references
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        _, _, signatures, _ = load_signatures(self.folder, self.num_perm, with_shingles=False)
+        signatures = load_signatures(self.folder, self.num_perm, False, self.references).signatures
         os.makedirs(os.path.join(self.folder, "pairs"), exist_ok=True)
         for band in range(rank, self.bands, world_size):
             pairs = band_pairs(signatures, band, self.rows)
@@ -108,31 +154,31 @@ class FindBandPairs(PipelineStep):
 
 
 class FindNearDuplicates(PipelineStep):
-    """Reads every task's signatures; writes `<folder>/duplicates.parquet` (id to drop, id kept) and
-    `<folder>/summary.json` (candidates, LSH false positives rejected, cluster sizes, S-curve).
-    Stats: `documents`, `candidates`, `rejected`, `duplicates`, `clusters`."""
+    """Reads every task's signatures, and those of the reference indexes given; writes
+    `<folder>/duplicates.parquet` (id to drop, id kept) and `<folder>/summary.json` (candidates, LSH
+    false positives rejected, cluster sizes, S-curve); with `save_to`, the index of the kept documents.
+
+    A document in a cluster with an indexed document is dropped in its favour; with `only_against`,
+    only such documents are dropped. Stats: `documents`, `candidates`, `rejected`, `duplicates`.
+    """
 
     type = "corpus-prep"
     name = "minhash_dedup.find"
 
-    def __init__(
-        self,
-        folder: str,
-        num_perm: int,
-        threshold: float,
-        bands: int,
-        rows: int,
-        verify: bool,
-        keep: str,
-        sharded: bool,
-    ):
+    def __init__(self, folder: str, settings: dict, threshold: float, bands: int, rows: int, options: dict):
         super().__init__()
-        self.folder, self.num_perm, self.threshold, self.bands, self.rows = folder, num_perm, threshold, bands, rows
-        self.verify, self.keep, self.sharded = verify, keep, sharded
+        self.folder, self.settings, self.threshold, self.bands, self.rows = folder, settings, threshold, bands, rows
+        self.verify, self.keep, self.sharded = options["verify"], options["keep"], options["sharded"]
+        self.references = tuple(options["against"])
+        self.only_against, self.save_to = options["only_against"], options["save_to"]
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        ids, lengths, signatures, shingles = load_signatures(self.folder, self.num_perm, self.verify)
-        count = len(ids)
+        for reference in self.references:
+            check_index(reference, self.settings)
+        rows = load_signatures(
+            self.folder, self.settings["num_perm"], self.verify or bool(self.save_to), self.references
+        )
+        ids, count, is_reference = rows.ids, len(rows.ids), rows.is_reference
         if self.sharded:  # the band pass wrote each band's pairs
             paths = [os.path.join(self.folder, "pairs", f"{band:05d}.parquet") for band in range(self.bands)]
             pairs = distinct_pairs(
@@ -142,17 +188,35 @@ class FindNearDuplicates(PipelineStep):
                 ]
             )
         else:
-            pairs = candidate_pairs(signatures, self.bands, self.rows)
-        found = cluster(pairs, count, shingles, self.threshold)
-        keeper = survivors(found.label, ids, lengths, self.keep) if count else np.empty(0, np.int64)
-        drop = [i for i in range(count) if keeper[i] != i and ids[keeper[i]] != ids[i]]
+            pairs = candidate_pairs(rows.signatures, self.bands, self.rows)
+        if len(pairs):
+            mixed = is_reference[pairs[:, 0]] != is_reference[pairs[:, 1]]
+            new_only = ~is_reference[pairs[:, 0]] & ~is_reference[pairs[:, 1]]
+            pairs = pairs[mixed if self.only_against else mixed | new_only]  # indexed pairs were settled before
+        found = cluster(pairs, count, rows.shingles if self.verify else None, self.threshold)
+        keeper = survivors(found.label, ids, rows.lengths, self.keep, preferred=is_reference) if count else []
+        drop = [i for i in range(count) if not is_reference[i] and keeper[i] != i and ids[keeper[i]] != ids[i]]
         pq.write_table(
             pa.table({"id": [ids[i] for i in drop], "duplicate_of": [ids[keeper[i]] for i in drop]}),
             os.path.join(self.folder, "duplicates.parquet"),
         )
+        if self.save_to:
+            dropped = set(drop)
+            kept = [i for i in range(count) if i not in dropped]
+            table = pa.table(
+                {
+                    "id": [ids[i] for i in kept],
+                    "length": rows.lengths[kept],
+                    "signature": [rows.signatures[i].tobytes() for i in kept],
+                    "shingles": [rows.shingles[i].tobytes() for i in kept],
+                },
+                schema=_SCHEMA,
+            )
+            save_index(self.save_to, table, self.settings)
         sizes = np.bincount(np.bincount(found.label)) if count else np.zeros(1, int)
         summary = {
-            "documents": count,
+            "documents": int((~is_reference).sum()),
+            "indexed_documents": int(is_reference.sum()),
             "candidates": found.candidates,
             "rejected_by_verification": found.rejected,
             "duplicates": len(drop),
