@@ -3,6 +3,8 @@ Jaccard on the generated crawl."""
 
 import itertools
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -162,3 +164,49 @@ def test_an_index_built_with_other_settings_is_refused(tmp_path):
     config["stages"][0]["index"] = {"against": [str(tmp_path / "nowhere")]}
     with pytest.raises(ConfigError, match="is not a minhash_dedup index"):
         run(parse_config(config), show_progress=False)
+
+
+WEB_TEXT = (
+    Path(os.environ.get("CORPUS_PREP_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "web-text"
+)
+
+
+@pytest.mark.skipif(not WEB_TEXT.exists(), reason=f"real web text not found under {WEB_TEXT}")
+def test_precision_and_recall_on_real_web_text_with_planted_edits(tmp_path):
+    """Common Crawl text (with its own duplicates) as the host; edited copies planted; the pairs found
+    are compared with exact all-pairs Jaccard of the shingle sets at 0.8."""
+    import gzip
+    import random
+
+    rng = random.Random(5)
+    rows = []
+    for path in sorted(WEB_TEXT.glob("*.jsonl.gz")):
+        rows += [json.loads(line) for line in gzip.open(path, "rt", encoding="utf-8")]
+    docs = [(f"web-{i}", row["text"]) for i, row in enumerate(rows)]
+    planted = []
+    for doc_id, text in rng.sample([d for d in docs if len(d[1].split()) >= 300], 40):
+        words = text.split(" ")
+        for position in rng.sample(range(len(words)), max(1, len(words) // 200)):
+            words[position] = "edited"
+        planted.append((f"copy-of-{doc_id}", " ".join(words)))
+    _write_jsonl(tmp_path / "web.jsonl", docs + planted)
+    config = _dedup_config(tmp_path / "web.jsonl", tmp_path / "out", {})
+    result = run(parse_config(config), show_progress=False)
+    assert result.accounting.balanced
+    folder = tmp_path / "out" / "work" / "01-minhash_dedup"
+    table = pq.read_table(folder / "signatures").to_pylist()
+    shingles = {row["id"]: np.frombuffer(row["shingles"], dtype=np.uint32) for row in table}
+    nonempty = sorted(i for i, s in shingles.items() if len(s))
+    truth = {
+        frozenset((a, b))
+        for a, b in itertools.combinations(nonempty, 2)
+        if exact_jaccard(shingles[a], shingles[b]) >= 0.8
+    }
+    clusters: dict[str, set[str]] = {}
+    for row in pq.read_table(folder / "duplicates.parquet").to_pylist():
+        clusters.setdefault(row["duplicate_of"], {row["duplicate_of"]}).add(row["id"])
+    found = {frozenset(p) for members in clusters.values() for p in itertools.combinations(sorted(members), 2)}
+    found = {pair for pair in found if all(len(shingles[i]) for i in pair)}
+    precision, recall = len(found & truth) / len(found), len(found & truth) / len(truth)
+    print(f"web-text: {len(truth)} true pairs, {len(found)} found, precision {precision:.3f}, recall {recall:.3f}")
+    assert precision >= 0.95 and recall >= 0.95
