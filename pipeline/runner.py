@@ -138,6 +138,11 @@ def run(config: RunConfig, overwrite: bool = False, show_progress: bool = True) 
         last = final_documents_pass(passes)
         counter_stats = stats_by_pass[last.name][last.labels.index(BUDGET_COUNTER_LABEL)]
         sections.append(budget_section(config.budget, counter_stats, layout.root))
+    from stages.dedup.report import near_duplicates_section
+
+    near_duplicates = near_duplicates_section(layout.work, layout.root)
+    if near_duplicates is not None:
+        sections.append(near_duplicates)
     training_data = training_data_section(layout.mds)
     if training_data is not None:
         sections.append(training_data)

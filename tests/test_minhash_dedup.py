@@ -210,3 +210,13 @@ def test_precision_and_recall_on_real_web_text_with_planted_edits(tmp_path):
     precision, recall = len(found & truth) / len(found), len(found & truth) / len(truth)
     print(f"web-text: {len(truth)} true pairs, {len(found)} found, precision {precision:.3f}, recall {recall:.3f}")
     assert precision >= 0.95 and recall >= 0.95
+
+
+def test_the_report_shows_clusters_and_the_s_curve_without_text(dedup_run):
+    out, _ = dedup_run
+    report = json.loads((out / "report.json").read_text())
+    section = report["near_duplicates"]["04-minhash_dedup"]
+    assert section["duplicates"] > 0 and section["largest_clusters"]
+    markdown = (out / "report.md").read_text()
+    assert "## Near-duplicates (MinHash)" in markdown and "chance a pair is proposed" in markdown
+    assert (out / "near_duplicates.png").stat().st_size > 1000
