@@ -8,9 +8,15 @@ import platform
 import sys
 from pathlib import Path
 
-from bench import html, minhash, normalize, training_data
+from bench import dedup_e2e, html, minhash, normalize, training_data
 
-BENCHMARKS = {"normalize": normalize.run, "training_data": training_data.run, "html": html.run, "minhash": minhash.run}
+BENCHMARKS = {
+    "normalize": normalize.run,
+    "training_data": training_data.run,
+    "html": html.run,
+    "minhash": minhash.run,
+    "dedup_e2e": dedup_e2e.run,
+}
 
 
 def main(argv: list[str]) -> int:
