@@ -6,11 +6,12 @@ from __future__ import annotations
 import sys
 
 from bench.harness import Comparison
-from pipeline.html_eval import default_data_folder, evaluate, render
+from pipeline.html_eval import evaluate, render
+from pipeline.shared_data import shared_data_folder
 
 
 def run() -> list[Comparison]:
-    folder = default_data_folder() / "html-dev"
+    folder = shared_data_folder() / "html-dev"
     if not (folder / "evaldata.json").exists():
         print(
             f"html: skipped, {folder} not found (set CORPUS_PREP_DATA to the folder holding html-dev/)", file=sys.stderr

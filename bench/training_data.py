@@ -12,11 +12,12 @@ from datatrove.data import Document
 
 from bench.harness import Comparison, best_seconds
 from pipeline.sample.prose import LANGUAGES, Prose
+from pipeline.shared_data import shared_data_folder
 from stages.base import StageContext
 from stages.mds import MdsOptions
 from stages.tokenize import TOKEN_IDS_KEY, TOKENIZER_ARTIFACT, Tokenize, TokenizerArtifact, TrainTokenizer
 
-DATA = Path(os.environ.get("CORPUS_PREP_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = shared_data_folder()
 BATCH = 1024
 
 

@@ -268,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("folder", type=Path, help="a run's output folder, or its mds/ folder")
     verify.set_defaults(handler=_cmd_verify)
 
-    from pipeline.html_eval import default_data_folder
+    from pipeline.shared_data import shared_data_folder
 
     eval_html = commands.add_parser(
         "eval-html",
@@ -281,8 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     eval_html.add_argument(
         "--data",
         type=Path,
-        default=default_data_folder(),
-        help="folder holding html-dev/ (default: $CORPUS_PREP_DATA or ../shared/data)",
+        default=shared_data_folder(),
+        help="folder holding html-dev/ (default: $CORPUS_PREP_DATA, else shared/data beside the checkout)",
     )
     eval_html.add_argument("--limit", type=int, help="score only the first N pages")
     eval_html.set_defaults(handler=_cmd_eval_html)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 import time
 from collections.abc import Callable
@@ -21,10 +20,6 @@ from pathlib import Path
 from pipeline.io.charset import decode_html
 
 _SPACE = re.compile(r"\s+")
-
-
-def default_data_folder() -> Path:
-    return Path(os.environ.get("CORPUS_PREP_DATA", "../shared/data"))
 
 
 @dataclass(frozen=True)

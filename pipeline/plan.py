@@ -91,7 +91,7 @@ def _documents_writer(folder: str, output_format: str, final: bool) -> PipelineS
     return JsonlWriter(folder, output_filename="${rank}.jsonl", compression="zstd", adapter=adapter)
 
 
-class _LazyJsonlReader(AccountedJsonlReader):
+class _ListsFilesWhenRun:
     """Lists the previous pass's files when the task starts: they do not exist when the plan is made."""
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
@@ -99,8 +99,12 @@ class _LazyJsonlReader(AccountedJsonlReader):
         yield from super().run(data, rank, world_size)
 
 
-class _LazyParquetReader(AccountedParquetReader):
-    run = _LazyJsonlReader.run
+class _LazyJsonlReader(_ListsFilesWhenRun, AccountedJsonlReader):
+    pass
+
+
+class _LazyParquetReader(_ListsFilesWhenRun, AccountedParquetReader):
+    pass
 
 
 def _documents_reader(folder: str, output_format: str) -> AccountedReader:

@@ -1,3 +1,4 @@
+import hashlib
 import json
 from pathlib import Path
 
@@ -29,3 +30,9 @@ def read_jsonl_zst(folder: Path) -> list[dict]:
         with path.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as reader:
             rows += [json.loads(line) for line in io.TextIOWrapper(reader, encoding="utf-8")]
     return rows
+
+
+def digest(text: str) -> str:
+    """A short fingerprint of a text, for assertions: a failing comparison of digests cannot print the
+    text itself, which may hold (generated) personal data."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()

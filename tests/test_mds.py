@@ -19,7 +19,7 @@ from pipeline.config import parse_config
 from pipeline.runner import run
 from pipeline.shards import read_samples, verify_dataset
 from stages.mds.shuffle import bucket_of, document_key
-from tests.conftest import read_jsonl_zst
+from tests.conftest import digest, read_jsonl_zst
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_SEQ_LEN = 128
@@ -124,7 +124,8 @@ def test_samples_are_the_documents_tokens_with_eos_cut_every_max_seq_len(dataset
         boundaries = np.flatnonzero(stream == eos)
         start = 0
         for doc_id, end in zip(order, boundaries, strict=False):
-            assert tokenizer.decode(stream[start:end].tolist(), skip_special_tokens=False) == kept[doc_id]
+            decoded = tokenizer.decode(stream[start:end].tolist(), skip_special_tokens=False)
+            assert digest(decoded) == digest(kept[doc_id]), doc_id
             start = end + 1
 
 
@@ -203,9 +204,15 @@ def test_an_epoch_yields_every_sample_exactly_once(dataset, tmp_path):
         assert Counter(seen["samples"]) == expected
 
 
+@pytest.fixture(scope="module")
+def order_without_workers(dataset, tmp_path_factory) -> list[str]:
+    return _probe(dataset, tmp_path_factory.mktemp("order") / "epoch.json")["samples"]
+
+
 @pytest.mark.parametrize("workers", [0, 2])
-def test_a_stopped_loader_resumes_on_exactly_the_next_sample(dataset, tmp_path, workers):
+def test_a_stopped_loader_resumes_on_exactly_the_next_sample(dataset, tmp_path, workers, order_without_workers):
     full = _probe(dataset, tmp_path / "full.json", "--workers", str(workers))["samples"]
+    assert full == order_without_workers  # the same order with 0 and 2 loader workers
     state = tmp_path / "state.json"
     first = _probe(
         dataset, tmp_path / "first.json", "--workers", str(workers), "--stop-after", "3", "--save", str(state)
@@ -213,11 +220,6 @@ def test_a_stopped_loader_resumes_on_exactly_the_next_sample(dataset, tmp_path, 
     rest = _probe(dataset, tmp_path / "rest.json", "--workers", str(workers), "--resume", str(state))
     assert len(first["samples"]) == 3 * 8
     assert first["samples"] + rest["samples"] == full
-    reference = tmp_path.parent / "loader-order-workers-0.json"
-    if workers == 0:
-        reference.write_text(json.dumps(full))
-    elif reference.exists():
-        assert json.loads(reference.read_text()) == full  # the same order with 0 and 2 loader workers
 
 
 def test_verify_names_a_corrupted_or_missing_shard(dataset, tmp_path, capsys):
@@ -248,7 +250,8 @@ def test_inspect_shows_counts_and_decodes_the_first_sample(dataset, capsys):
     assert f"{manifest['samples']:,} in" in shown and "ndarray:uint16" in shown
     tokenizer = Tokenizer.from_file(str(dataset / "tokenizer.json"))
     first = tokenizer.decode(_all_samples(dataset)[0].tolist(), skip_special_tokens=False)
-    assert shown.rstrip("\n").endswith(first.rstrip("\n"))
+    first = first.rstrip("\n")
+    assert digest(shown.rstrip("\n")[-len(first) :]) == digest(first)
 
 
 def test_text_mode_writes_one_sample_per_document_with_metadata(small_sample, tmp_path):
@@ -259,7 +262,7 @@ def test_text_mode_writes_one_sample_per_document_with_metadata(small_sample, tm
     kept = read_jsonl_zst(tmp_path / "out" / "data")
     manifest = json.loads((dataset / "manifest.json").read_text())
     samples = read_samples(dataset, manifest["samples"])
-    assert sorted(s["text"] for s in samples) == sorted(d["text"] for d in kept)
+    assert sorted(digest(s["text"]) for s in samples) == sorted(digest(d["text"]) for d in kept)
     assert sorted(s["url"] for s in samples) == sorted(d["metadata"]["url"] for d in kept)
     assert manifest["samples"] == len(kept)
 

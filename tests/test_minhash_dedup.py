@@ -3,8 +3,6 @@ Jaccard on the generated crawl."""
 
 import itertools
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -13,6 +11,7 @@ from datasketch import MinHash
 
 from pipeline.config import ConfigError, parse_config
 from pipeline.runner import run
+from pipeline.shared_data import shared_data_folder
 from stages.dedup.lsh import exact_jaccard
 from stages.dedup.signature import MinHasher, ShingleSettings
 from tests.conftest import read_jsonl_zst
@@ -166,9 +165,7 @@ def test_an_index_built_with_other_settings_is_refused(tmp_path):
         run(parse_config(config), show_progress=False)
 
 
-WEB_TEXT = (
-    Path(os.environ.get("CORPUS_PREP_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "web-text"
-)
+WEB_TEXT = shared_data_folder() / "web-text"
 
 
 @pytest.mark.skipif(not WEB_TEXT.exists(), reason=f"real web text not found under {WEB_TEXT}")

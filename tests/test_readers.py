@@ -1,8 +1,6 @@
 import gzip
 import json
-import os
 from io import BytesIO
-from pathlib import Path
 
 import pytest
 from warcio.statusandheaders import StatusAndHeaders
@@ -10,6 +8,7 @@ from warcio.warcwriter import WARCWriter
 
 from pipeline.io.charset import decode_html
 from pipeline.io.readers import AccountedJsonlReader, WarcReader
+from pipeline.shared_data import shared_data_folder
 
 
 def _ledger_rows(folder):
@@ -102,7 +101,7 @@ def test_decode_html_prefers_declared_then_utf8_then_detection():
     assert "Straßenbahnen" in text
 
 
-SHARED_WARC = Path(os.environ.get("CORPUS_PREP_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "warc"
+SHARED_WARC = shared_data_folder() / "warc"
 
 
 @pytest.mark.skipif(not SHARED_WARC.exists(), reason=f"real WARC files not found under {SHARED_WARC}")

@@ -237,3 +237,16 @@ def test_jsonl_input_with_bad_lines_to_parquet_output(tmp_path):
     assert sorted(table.column("id").to_pylist())[0] == "0-0"
     assert "text 0-0 with spaces" in table.column("text").to_pylist()
     assert table.column("metadata").to_pylist()[0]["lang"] == "en"
+
+
+def test_a_pass_can_read_documents_written_as_parquet(tmp_path):
+    """Aggregation passes read the documents a pass wrote, in the run's output format, listing the
+    files only when they run (the files do not exist when the plan is made)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.plan import _documents_reader
+
+    reader = _documents_reader(str(tmp_path), "parquet")
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["one", "two"]}), tmp_path / "00000.parquet")
+    assert [doc.id for doc in reader.run()] == ["a", "b"]

@@ -1,16 +1,16 @@
 """The tokenize stage and the packers, on real tokenizer files where ../shared/data has them."""
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from datatrove.data import Document
 
+from pipeline.shared_data import shared_data_folder
 from stages.mds.pack import pack_concatenated, pack_whole_documents
 from stages.tokenize import TOKEN_COUNT_KEY, TOKEN_IDS_KEY, Tokenize, TokenizeOptions, TokenizerArtifact, TrainTokenizer
 
-DATA = Path(os.environ.get("CORPUS_PREP_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = shared_data_folder()
 GPT2 = DATA / "tokenizers" / "gpt2" / "tokenizer.json"
 NEOX = DATA / "tokenizers" / "gpt-neox-20b" / "tokenizer.json"
 needs_gpt2 = pytest.mark.skipif(not GPT2.exists(), reason=f"real tokenizer files not found under {DATA}")

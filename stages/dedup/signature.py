@@ -120,8 +120,11 @@ class MinHasher:
 
     def signatures(self, texts: list[str]) -> np.ndarray:
         """(len(texts), num_perm) uint32; an empty text gets datasketch's empty signature (all max)."""
-        hashes, offsets = self.shingle_hashes_batch(texts)
-        result = np.full((self.num_perm, len(texts)), np.iinfo(np.uint32).max, dtype=np.uint32)
+        return self.signatures_of(*self.shingle_hashes_batch(texts))
+
+    def signatures_of(self, hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Signatures from `shingle_hashes_batch`'s output, for callers that also keep the shingles."""
+        result = np.full((self.num_perm, len(offsets) - 1), np.iinfo(np.uint32).max, dtype=np.uint32)
         counts = np.diff(offsets)
         nonempty = np.flatnonzero(counts)
         if len(nonempty):

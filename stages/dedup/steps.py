@@ -55,8 +55,8 @@ class MinhashSignatures(CorpusStep):
     def _write(self, batch, hasher, writer, rank, world_size):
         texts = [doc.text for doc in batch]
         with self.track_time(unit="batch"):
-            signatures = hasher.signatures(texts)
             hashes, offsets = hasher.shingle_hashes_batch(texts)
+            signatures = hasher.signatures_of(hashes, offsets)
         rows = {
             "id": [doc.id for doc in batch],
             "length": [len(t) for t in texts],
