@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= configs/default.yaml
+# The default run's output folder is a demo: replace it when the default config changed. Other configs
+# keep corpus-prep's protection against overwriting another config's output.
+RUN_FLAGS ?= $(if $(filter configs/default.yaml,$(CONFIG)),--overwrite,)
 
 .PHONY: setup run test bench lint clean distclean
 
@@ -16,7 +19,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)  ## run CONFIG (default configs/default.yaml) on its input, generating the sample if needed
-	$(BIN)/corpus-prep run $(CONFIG)
+	$(BIN)/corpus-prep run $(CONFIG) $(RUN_FLAGS)
 
 test: $(STAMP)  ## the test suite
 	$(BIN)/python -m pytest

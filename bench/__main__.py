@@ -8,7 +8,7 @@ import platform
 import sys
 from pathlib import Path
 
-from bench import dedup_e2e, html, minhash, normalize, training_data
+from bench import dedup_e2e, html, minhash, normalize, pii, training_data
 
 BENCHMARKS = {
     "normalize": normalize.run,
@@ -16,6 +16,7 @@ BENCHMARKS = {
     "html": html.run,
     "minhash": minhash.run,
     "dedup_e2e": dedup_e2e.run,
+    "pii": pii.run,
 }
 
 

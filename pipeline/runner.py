@@ -139,6 +139,11 @@ def run(config: RunConfig, overwrite: bool = False, show_progress: bool = True) 
         counter_stats = stats_by_pass[last.name][last.labels.index(BUDGET_COUNTER_LABEL)]
         sections.append(budget_section(config.budget, counter_stats, layout.root))
     from stages.dedup.report import near_duplicates_section
+    from stages.pii.report import personal_data_section
+
+    personal_data = personal_data_section(layout.work, layout.root)
+    if personal_data is not None:
+        sections.append(personal_data)
 
     near_duplicates = near_duplicates_section(layout.work, layout.root)
     if near_duplicates is not None:

@@ -10,6 +10,7 @@ from stages.exact_dedup import ExactDedupOptions
 from stages.html import HtmlOptions
 from stages.mds import MdsOptions
 from stages.normalize import NormalizeOptions, TextNormalizer
+from stages.pii import PiiOptions
 from stages.quality import QualityOptions
 from stages.tokenize import TokenizeOptions
 
@@ -19,6 +20,7 @@ STAGE_OPTIONS: tuple[type[StageOptions], ...] = (
     QualityOptions,
     ExactDedupOptions,
     MinhashDedupOptions,
+    PiiOptions,
     TokenizeOptions,
     MdsOptions,
 )
@@ -33,6 +35,7 @@ __all__ = [
     "MinhashDedupOptions",
     "NormalizeOptions",
     "Pass",
+    "PiiOptions",
     "QualityOptions",
     "StageContext",
     "StageOptions",

@@ -29,6 +29,10 @@ class ExtractionFailed(Exception):
     """The extractor raised in the child; the message carries its error type and message."""
 
 
+READY = b"R"
+STARTUP_LIMIT_S = 120
+
+
 def _encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
@@ -43,12 +47,21 @@ class ExtractorProcess:
         environment = dict(
             os.environ, PYTHONPATH=os.pathsep.join(filter(None, [_root(), os.environ.get("PYTHONPATH")]))
         )
-        return subprocess.Popen(
-            [sys.executable, "-m", "stages.html.sandbox", self.extractor],
+        child = subprocess.Popen(
+            # -c, not -m: running the module as __main__ would import it twice (stages.html imports it)
+            [sys.executable, "-c", f"from stages.html.sandbox import _serve; _serve({self.extractor!r})"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=environment,
         )
+        # Start-up (importing the extractor) is not the page's time: wait for the child's ready byte first,
+        # or a busy machine starting many workers at once would time out the first page of each.
+        ready, _, _ = select.select([child.stdout], [], [], STARTUP_LIMIT_S)
+        if not ready or child.stdout.read(1) != READY:
+            child.kill()
+            child.wait()
+            raise ExtractionFailed(f"extractor process did not start within {STARTUP_LIMIT_S} s")
+        return child
 
     def extract(self, html: str) -> str | None:
         if self._child is None or self._child.poll() is not None:
@@ -102,6 +115,8 @@ def _serve(extractor: str) -> None:
 
     extract = EXTRACTORS[extractor]
     source, sink = sys.stdin.buffer, sys.stdout.buffer
+    sink.write(READY)
+    sink.flush()
     while True:
         header = source.read(_HEADER.size)
         if len(header) < _HEADER.size:
@@ -115,7 +130,3 @@ def _serve(extractor: str) -> None:
             status, body = ERROR, _encode(f"{type(error).__name__}: {str(error)[:300]}")
         sink.write(_HEADER.pack(status, len(body)) + body)
         sink.flush()
-
-
-if __name__ == "__main__":
-    _serve(sys.argv[1])

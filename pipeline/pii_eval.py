@@ -1,0 +1,108 @@
+"""Scores the `pii` stage on ../shared/data/pii-dev beside bare presidio, on the same sentences, in one run.
+
+pii-dev labels character spans (`entity_type`, `start_position`, `end_position`). A label is found when
+a finding of its type overlaps it; a finding that overlaps no label of its type is a false positive.
+Labels with an empty span (a few in pii-dev) cannot be found by anyone and are reported, not scored.
+"Bare presidio" is `AnalyzerEngine` as presidio configures it (its default recognizers and regions) on
+the same offline NLP engine, asked for the same entity types at the same score threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+LABEL_NAMES = {"IBAN": "IBAN_CODE"}  # pii-dev's names where they differ from presidio's
+
+
+def _score(sentences, findings_per_sentence, entities) -> dict:
+    scores = {}
+    for entity in entities:
+        found = missed = false_positives = empty = 0
+        for sentence, findings in zip(sentences, findings_per_sentence, strict=True):
+            spans = [s for s in sentence["spans"] if LABEL_NAMES.get(s["entity_type"], s["entity_type"]) == entity]
+            labelled = [s for s in spans if s["end_position"] > s["start_position"]]
+            empty += len(spans) - len(labelled)
+            mine = [f for f in findings if f.entity_type == entity]
+            for span in labelled:
+                hit = any(f.start < span["end_position"] and span["start_position"] < f.end for f in mine)
+                found, missed = found + hit, missed + (not hit)
+            false_positives += sum(
+                not any(f.start < s["end_position"] and s["start_position"] < f.end for s in labelled) for f in mine
+            )
+        labelled_total = found + missed
+        scores[entity] = {
+            "labelled": labelled_total,
+            "empty_labels": empty,
+            "recall": found / labelled_total if labelled_total else None,
+            "precision": found / (found + false_positives) if found + false_positives else None,
+            "false_positives": false_positives,
+        }
+    return scores
+
+
+def evaluate(path: str | Path, options=None) -> dict:
+    from stages.pii import PiiOptions
+    from stages.pii.engine import build_analyzer, without_deep_learning_imports
+    from stages.pii.prefilter import WindowedAnalyzer
+    from stages.pii.recognizers import recognizers_for
+
+    options = options or PiiOptions()
+    entities = options.entity_types()
+    sentences = json.loads(Path(path).read_text(encoding="utf-8"))
+    texts = [s["full_text"] for s in sentences]
+
+    ours = WindowedAnalyzer(
+        build_analyzer(recognizers_for(entities, options.phone_regions)), entities, options.score_threshold
+    )
+    with without_deep_learning_imports():
+        from presidio_analyzer import AnalyzerEngine
+        from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    from stages.pii.engine import LANGUAGE
+
+    nlp_engine = SpacyNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": "blank"}])
+    nlp_engine.nlp = {LANGUAGE: __import__("spacy").blank(LANGUAGE)}  # presidio's own pipeline minus the download
+    bare = AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=[LANGUAGE])
+    bare_entities = [e for e in entities if e in bare.get_supported_entities(LANGUAGE)]
+
+    started = time.perf_counter()
+    ours_findings = [ours.analyze(t) for t in texts]
+    ours_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    bare_findings = [
+        bare.analyze(t, language=LANGUAGE, entities=bare_entities, score_threshold=options.score_threshold)
+        for t in texts
+    ]
+    bare_seconds = time.perf_counter() - started
+    return {
+        "sentences": len(texts),
+        "ours": _score(sentences, ours_findings, entities),
+        "presidio": _score(sentences, bare_findings, entities),
+        "seconds": {"ours": ours_seconds, "presidio": bare_seconds},
+    }
+
+
+def render(result: dict) -> str:
+    lines = [
+        f"pii-dev: {result['sentences']} sentences; ours {result['seconds']['ours']:.2f} s, "
+        f"bare presidio {result['seconds']['presidio']:.2f} s",
+        f"{'entity':<26}{'labels':>7}{'recall':>9}{'presidio':>10}{'precision':>11}{'presidio':>10}",
+    ]
+
+    def fmt(value):
+        return "-" if value is None else f"{value:.3f}"
+
+    for entity, ours in result["ours"].items():
+        bare = result["presidio"][entity]
+        if not ours["labelled"] and not ours["false_positives"] and not bare["false_positives"]:
+            continue
+        note = f"  ({ours['empty_labels']} empty labels not scored)" if ours["empty_labels"] else ""
+        lines.append(
+            f"{entity:<26}{ours['labelled']:>7}{fmt(ours['recall']):>9}{fmt(bare['recall']):>10}"
+            f"{fmt(ours['precision']):>11}{fmt(bare['precision']):>10}{note}"
+        )
+    empty_only = [e for e, s in result["ours"].items() if not s["labelled"] and s["empty_labels"]]
+    if empty_only:
+        lines.append(f"no scorable labels (only empty spans): {', '.join(empty_only)}")
+    return "\n".join(lines)

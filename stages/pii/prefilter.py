@@ -1,0 +1,296 @@
+"""presidio's findings at a fraction of its cost: find where an entity can be, analyze only there.
+
+presidio tokenizes the whole document with spaCy and runs every recognizer over all of it; its phone
+recognizer parses every run of digits once per region. Most of a web page holds no personal data. So:
+
+1. Candidates, per entity type, in a way that cannot miss what presidio would find:
+   - pattern recognizers (e-mail, card, IBAN, IP, national IDs) run their own regular expressions and
+     checksums over the document, without spaCy, and only when a cheap gate says a match is possible:
+     a literal every match contains (`@` for e-mail), or, derived from the patterns themselves, the
+     least number of digits a match holds within its greatest width;
+   - phone numbers: every run of phonenumbers' own candidate characters holding at least 4 digits (no
+     valid number in any region is shorter), checked once per distinct run with presidio's phone
+     recognizer and remembered, so "2019" is parsed once per process, not once per page.
+2. Each candidate is widened to whole words, far enough that presidio's context window (the keywords
+   before and after a finding that raise its score) lies inside, and overlapping windows merge.
+3. presidio's `AnalyzerEngine.analyze` runs on each window, for the types that had candidates there;
+   findings are shifted back to document offsets and kept if they overlap a candidate.
+
+The result equals `analyze` over the whole document (tests assert it on labelled sentences, web text,
+the sample corpus and generated text). With a spaCy model named (NER types such as PERSON), the model
+must read whole documents, so the whole document goes through presidio as usual.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import re._parser as sre_parse  # the stdlib's regex parser: reads a pattern's digit count and width
+from dataclasses import dataclass
+
+import numpy as np
+from phonenumbers.phonenumberutil import _PLUS_CHARS, _VALID_PUNCTUATION
+from presidio_analyzer import PatternRecognizer, RecognizerResult
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+from stages.pii.engine import LANGUAGE
+
+# A literal every match of the type contains, where the patterns give no useful digit count.
+LITERAL_GATES = {
+    "EMAIL_ADDRESS": re.compile("@"),
+    # IPv4 has digit.digit; every IPv6 form has two colons with only hex digits between them.
+    "IP_ADDRESS": re.compile(r"\d\.\d|:[0-9A-Fa-f]*:"),
+    # Country code and check digits open every IBAN (presidio matches case-insensitively).
+    "IBAN_CODE": re.compile(r"[A-Za-z]{2}[0-9]{2}"),
+    "URL_CREDENTIALS": re.compile("://"),
+}
+# phonenumbers' matcher reads candidates made of these characters (its _PATTERN); no valid number in any
+# region has fewer than 4 digits (the shortest national numbers, e.g. Austria's, have 4).
+_LEAD = "[" + _PLUS_CHARS + r"(\[（［]"
+_PUNCT = "[" + _VALID_PUNCTUATION + "]"
+PHONE_CANDIDATE = re.compile(f"(?:{_LEAD}{_PUNCT}{{0,4}}){{0,2}}\\d(?:[{_VALID_PUNCTUATION}\\s]*\\d){{3,}}")
+_DIGIT = re.compile(r"\d")
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class DigitGate:
+    """A match holds at least `digits` digits within `width` characters (None: no width bound)."""
+
+    digits: int
+    width: int | None
+
+    def passes(self, digit_positions: np.ndarray) -> bool:
+        if len(digit_positions) < self.digits:
+            return False
+        if self.width is None:
+            return True
+        span = self.digits - 1
+        return bool((digit_positions[span:] - digit_positions[: len(digit_positions) - span] < self.width).any())
+
+    @classmethod
+    def of(cls, recognizer: PatternRecognizer) -> DigitGate | None:
+        """The gate implied by every pattern of the recognizer, or None when a pattern needs no digit."""
+        gates = []
+        for pattern in recognizer.patterns:
+            try:
+                parsed = sre_parse.parse(pattern.regex, recognizer.global_regex_flags)
+            except (re.error, TypeError, ValueError):  # `regex`-only syntax: no gate, always analyze
+                return None
+            low, high = parsed.getwidth()
+            gates.append((_min_digits(parsed), None if high >= sre_parse.MAXREPEAT else high))
+        digits = min(g[0] for g in gates)
+        if digits == 0:
+            return None
+        widths = [g[1] for g in gates]
+        return cls(digits, None if None in widths else max(widths))
+
+
+def _min_digits(parsed) -> int:
+    """The fewest characters a match of the parsed pattern must take from a digits-only class."""
+    total = 0
+    for op, argument in parsed:
+        name = str(op)
+        if name == "LITERAL":
+            total += chr(argument).isdigit()
+        elif name == "IN":
+            total += _digits_only_class(argument)
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, _, item = argument
+            total += low * _min_digits(item)
+        elif name == "SUBPATTERN":
+            total += _min_digits(argument[-1])
+        elif name == "ATOMIC_GROUP":
+            total += _min_digits(argument)
+        elif name == "BRANCH":
+            total += min(_min_digits(branch) for branch in argument[1])
+        # AT, ASSERT, ASSERT_NOT, ANY, NOT_LITERAL, GROUPREF...: no digit required
+    return total
+
+
+def _digits_only_class(items) -> bool:
+    for op, argument in items:
+        name = str(op)
+        if name == "NEGATE":
+            return False
+        if name == "RANGE" and not (ord("0") <= argument[0] and argument[1] <= ord("9")):
+            return False
+        if name == "LITERAL" and not chr(argument).isdigit():
+            return False
+        if name == "CATEGORY" and str(argument) != "CATEGORY_DIGIT":
+            return False
+    return True
+
+
+def _compiled(pattern, flags: int):
+    """The pattern compiled as presidio compiles it (the `regex` module, the recognizer's flags)."""
+    if pattern.compiled_regex is None or pattern.compiled_with_flags != flags:
+        import regex
+
+        pattern.compiled_regex = regex.compile(pattern.regex, flags=flags)
+        pattern.compiled_with_flags = flags
+    return pattern.compiled_regex
+
+
+class WindowedAnalyzer:
+    """`analyze(text)` returns what `AnalyzerEngine.analyze(text, ...)` returns, analyzing only windows.
+
+    Reads nothing but the text; `windows_analyzed` and `characters_analyzed` count the work done.
+    """
+
+    def __init__(self, analyzer, entities: list[str], score_threshold: float, whole_documents: bool = False):
+        self.analyzer = analyzer
+        self.entities = list(entities)
+        self.score_threshold = score_threshold
+        recognizers = analyzer.registry.get_recognizers(language=LANGUAGE, entities=self.entities)
+        self.pattern_recognizers = [
+            (r, r.supported_entities[0], LITERAL_GATES.get(r.supported_entities[0]) or DigitGate.of(r))
+            for r in recognizers
+            if isinstance(r, PatternRecognizer)
+        ]
+        self.phone = next((r for r in recognizers if isinstance(r, PhoneRecognizer)), None)
+        others = [r for r in recognizers if not isinstance(r, PatternRecognizer | PhoneRecognizer)]
+        # Without a tokenizer-only pipeline, context and NER need the whole document.
+        self.whole_documents = whole_documents or bool(others)
+        enhancer = analyzer.context_aware_enhancer
+        self.keywords_before = enhancer.context_prefix_count + 2
+        self.keywords_after = enhancer.context_suffix_count + 2
+        self._nlp = analyzer.nlp_engine.nlp[LANGUAGE]
+        self._phone_verdicts: dict[str, bool] = {}
+        self._keywords_in_word: dict[str, int] = {}
+        self.windows_analyzed = 0
+        self.characters_analyzed = 0
+
+    def whole(self, text: str) -> list[RecognizerResult]:
+        """presidio over the whole document: what the windows must reproduce."""
+        return self.analyzer.analyze(
+            text, language=LANGUAGE, entities=self.entities, score_threshold=self.score_threshold
+        )
+
+    def analyze(self, text: str) -> list[RecognizerResult]:
+        if self.whole_documents:
+            self.windows_analyzed += 1
+            self.characters_analyzed += len(text)
+            return self.whole(text)
+        candidates = self._candidates(text)
+        if not candidates:
+            return []
+        results = []
+        for start, end, entities, spans in self._windows(text, candidates):
+            self.windows_analyzed += 1
+            self.characters_analyzed += end - start
+            found = self.analyzer.analyze(
+                text[start:end], language=LANGUAGE, entities=sorted(entities), score_threshold=self.score_threshold
+            )
+            for result in found:
+                result.start += start
+                result.end += start
+                if any(result.start < span_end and span_start < result.end for span_start, span_end in spans):
+                    results.append(result)
+        return results
+
+    def _candidates(self, text: str) -> list[tuple[int, int, str]]:
+        candidates = []
+        digit_positions = None
+        for recognizer, entity, gate in self.pattern_recognizers:
+            if isinstance(gate, DigitGate):
+                if digit_positions is None:
+                    digit_positions = np.fromiter((m.start() for m in _DIGIT.finditer(text)), dtype=np.int64)
+                if not gate.passes(digit_positions):
+                    continue
+            elif gate is not None and gate.search(text) is None:
+                continue
+            for pattern in recognizer.patterns:
+                for match in _compiled(pattern, recognizer.global_regex_flags).finditer(text):
+                    if match.end() > match.start():
+                        candidates.append((match.start(), match.end(), entity))
+        if self.phone is not None:
+            for match in PHONE_CANDIDATE.finditer(text):
+                if self._could_be_phone(match.group()):
+                    candidates.append((match.start(), match.end(), "PHONE_NUMBER"))
+        return candidates
+
+    def _could_be_phone(self, run: str) -> bool:
+        # phonenumbers decides on the run itself and only rejects because of the characters next to it
+        # (a letter, a time-stamp suffix), so a verdict on the bare run is a safe upper bound.
+        verdict = self._phone_verdicts.get(run)
+        if verdict is None:
+            verdict = bool(self.phone.analyze(f" {run} ", ["PHONE_NUMBER"], None))
+            if len(self._phone_verdicts) > 200_000:
+                self._phone_verdicts.clear()
+            self._phone_verdicts[run] = verdict
+        return verdict
+
+    def _windows(self, text: str, candidates):
+        """Merged (start, end, entity types, candidate spans) windows of whole words around candidates.
+
+        A window never cuts a candidate: regular expressions scan left to right without overlaps, so a
+        window starting inside a run of matches (a table of numbers) would pair the digits differently.
+        """
+        word_starts = [0] + [m.end() for m in _WHITESPACE.finditer(text)]
+        candidates = sorted(candidates)
+        windows = []
+        for start, end, entity in candidates:
+            window_start = self._widen_backward(text, word_starts, start)
+            window_end = self._widen_forward(text, word_starts, end)
+            if windows and window_start <= windows[-1][1]:
+                last = windows[-1]
+                last[1] = max(last[1], window_end)
+                last[2].add(entity)
+                last[3].append((start, end))
+            else:
+                windows.append([window_start, window_end, {entity}, [(start, end)]])
+        # Candidates straddling a window's edge join it; repeat until no edge cuts one.
+        changed = True
+        while changed:
+            changed = False
+            for window in windows:
+                for start, end, entity in candidates:
+                    if start < window[0] < end or start < window[1] < end:
+                        window[0] = min(window[0], self._widen_backward(text, word_starts, start))
+                        window[1] = max(window[1], self._widen_forward(text, word_starts, end))
+                        window[2].add(entity)
+                        window[3].append((start, end))
+                        changed = True
+            merged = []
+            for window in sorted(windows):
+                if merged and window[0] <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], window[1])
+                    merged[-1][2] |= window[2]
+                    merged[-1][3] += window[3]
+                else:
+                    merged.append(window)
+            windows = merged
+        return windows
+
+    def _widen_backward(self, text: str, word_starts: list[int], position: int) -> int:
+        index = bisect.bisect_right(word_starts, position) - 1
+        found = 0
+        while index > 0 and found < self.keywords_before:
+            index -= 1
+            found += self._keywords(text[word_starts[index] : word_starts[index + 1]])
+        return word_starts[index]
+
+    def _widen_forward(self, text: str, word_starts: list[int], position: int) -> int:
+        index = bisect.bisect_left(word_starts, position)
+        found = 0
+        while index < len(word_starts) and found < self.keywords_after:
+            following = word_starts[index + 1] if index + 1 < len(word_starts) else len(text)
+            found += self._keywords(text[word_starts[index] : following])
+            index += 1
+        return word_starts[index] if index < len(word_starts) else len(text)
+
+    def _keywords(self, word: str) -> int:
+        """How many of presidio's context keywords (non-stop, non-punctuation lemmas) a word yields."""
+        count = self._keywords_in_word.get(word)
+        if count is None:
+            vocab = self._nlp.vocab
+            count = sum(
+                1
+                for token in self._nlp.tokenizer(word.strip())
+                if ":" not in token.lower_ and not vocab[token.lower_].is_stop and not vocab[token.lower_].is_punct
+            )
+            if len(self._keywords_in_word) > 500_000:
+                self._keywords_in_word.clear()
+            self._keywords_in_word[word] = count
+        return count

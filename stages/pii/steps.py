@@ -1,0 +1,137 @@
+"""The personal-data step: erasure requests, detection, policy, and the audit trail of what was done."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+from datatrove.data import Document, DocumentsPipeline
+
+from stages.base import CorpusStep, Drop
+
+
+class Withheld:
+    """Holds a value the step needs but nobody may read in its place: datatrove writes every step's
+    attributes to `executor.json` in the logs, and this prints as `<withheld>` there, in reprs and
+    tracebacks (the pseudonym key, the erasure list's identifiers)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<withheld>"
+
+    __str__ = __repr__
+
+
+class ScrubPersonalData(CorpusStep):
+    """Reads `doc.text` (and `metadata.url` for erasure requests); rewrites `doc.text` with each finding
+    replaced as its type's policy says, and sets `metadata.pii_findings` (the number of findings).
+
+    Drops, by reason: `erasure/<hashed request id>`, `personal_data/<TYPE>` (a type whose policy is
+    `drop`), `too_many_findings` (more than `max_findings`).
+    Stats: `findings/<TYPE>`, `action/<TYPE>/<action>`, `documents_with_findings`, plus the base counts.
+    Audit: `<work>/findings/<rank>.jsonl` holds, per finding, the document id, type, offsets in the
+    text this step read, score and action, never the value; `<work>/summary/<rank>.json` the counts.
+    """
+
+    name = "pii"
+
+    def __init__(self, options, work_folder: str, secret: bytes | None, erasure=None):
+        super().__init__()
+        self.options = options
+        self.work_folder = work_folder
+        self._secret = Withheld(secret)
+        self._erasure = Withheld(erasure)
+        self._analyzer = None
+        self._anonymizer = None
+        self._operators = None
+
+    # Built per task, not pickled with the step: presidio's engines hold compiled state and spaCy.
+    def _setup(self) -> None:
+        from stages.pii.engine import build_analyzer
+        from stages.pii.recognizers import recognizers_for  # first: imports presidio without torch
+
+        options = self.options
+        entities = options.entity_types()
+        engine = build_analyzer(recognizers_for(entities, options.phone_regions), options.model)
+
+        from presidio_anonymizer import AnonymizerEngine
+
+        from stages.pii.policy import operators
+        from stages.pii.prefilter import WindowedAnalyzer
+
+        self._analyzer = WindowedAnalyzer(engine, entities, options.score_threshold)
+        self._anonymizer = AnonymizerEngine()
+        self._operators = operators(
+            options.policy,
+            entities,
+            options.placeholder,
+            options.pseudonym_format,
+            options.mask_char,
+            self._secret.value,
+        )
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        self._setup()
+        self._counts = Counter()
+        self._log = None
+        if self.options.findings_log:
+            os.makedirs(Path(self.work_folder, "findings"), exist_ok=True)
+            self._log = open(Path(self.work_folder, "findings", f"{rank:05d}.jsonl"), "w", encoding="utf-8")
+        try:
+            yield from super().run(data, rank, world_size)
+        finally:
+            if self._log:
+                self._log.close()
+            summary = Path(self.work_folder, "summary")
+            summary.mkdir(parents=True, exist_ok=True)
+            (summary / f"{rank:05d}.json").write_text(json.dumps(dict(self._counts), sort_keys=True))
+
+    def process(self, doc: Document) -> Document:
+        erasure = self._erasure.value
+        if erasure is not None:
+            request = erasure.request_in(doc.text, doc.metadata.get("url"))
+            if request is not None:
+                self._counts["dropped/erasure"] += 1
+                raise Drop(f"erasure/{request}")
+        findings = [f for f in self._analyzer.analyze(doc.text) if not self._is_kept_ip(doc.text, f)]
+        doc.metadata["pii_findings"] = len(findings)
+        if not findings:
+            return doc
+        self.stat_update("documents_with_findings")
+        actions = {f.entity_type: self.options.action_for(f.entity_type) for f in findings}
+        for finding in findings:
+            keys = (f"findings/{finding.entity_type}", f"action/{finding.entity_type}/{actions[finding.entity_type]}")
+            self.stat_update(*keys)
+            self._counts.update(keys)
+            if self._log:
+                row = {"id": doc.id, "type": finding.entity_type, "start": finding.start, "end": finding.end,
+                       "score": round(finding.score, 3), "action": actions[finding.entity_type]}  # fmt: skip
+                self._log.write(json.dumps(row) + "\n")
+        dropped_types = sorted(t for t, action in actions.items() if action == "drop")
+        if dropped_types:
+            self._counts["dropped/policy"] += 1
+            raise Drop(f"personal_data/{dropped_types[0]}")
+        limit = self.options.max_findings
+        if limit is not None and len(findings) > limit:
+            self._counts["dropped/too_many_findings"] += 1
+            raise Drop("too_many_findings")
+        self._counts["documents_scrubbed"] += 1
+        doc.text = self._anonymizer.anonymize(doc.text, findings, self._operators).text
+        return doc
+
+    def _is_kept_ip(self, text: str, finding) -> bool:
+        """Private, loopback, link-local and reserved addresses identify no one: kept when so configured."""
+        if finding.entity_type != "IP_ADDRESS" or not self.options.keep_private_ips:
+            return False
+        try:
+            address = ipaddress.ip_interface(text[finding.start : finding.end]).ip
+        except ValueError:
+            return False
+        return address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
