@@ -7,14 +7,16 @@ recognizer parses every run of digits once per region. Most of a web page holds 
    - pattern recognizers (e-mail, card, IBAN, IP, national IDs) run their own regular expressions and
      checksums over the document, without spaCy, and only when a cheap gate says a match is possible:
      a literal every match contains (`@` for e-mail), or, derived from the patterns themselves, the
-     least number of digits a match holds within its greatest width;
+     least number of digits a match holds within its greatest width, or the shortest run of letters
+     and digits a match is when it can hold nothing else;
    - phone numbers: every run of phonenumbers' own candidate characters holding at least 4 digits (no
      valid number in any region is shorter), checked once per distinct run with presidio's phone
      recognizer and remembered, so "2019" is parsed once per process, not once per page.
 2. Each candidate is widened to whole words, far enough that presidio's context window (the keywords
    before and after a finding that raise its score) lies inside, and overlapping windows merge.
-3. presidio's `AnalyzerEngine.analyze` runs on each window, for the types that had candidates there;
-   findings are shifted back to document offsets and kept if they overlap a candidate.
+3. presidio's `AnalyzerEngine.analyze` runs on each window, for the types that had candidates there
+   (its phone recognizer reading only the candidate runs, see `CandidatePhoneRecognizer`); findings
+   are shifted back to document offsets and kept if they overlap a candidate.
 
 The result equals `analyze` over the whole document (tests assert it on labelled sentences, web text,
 the sample corpus and generated text). With a spaCy model named (NER types such as PERSON), the model
@@ -86,6 +88,68 @@ class DigitGate:
         return cls(digits, None if None in widths else max(widths))
 
 
+@dataclass(frozen=True)
+class AlphanumericRunGate:
+    """A match is a run of at least `length` ASCII letters and digits (no other character can occur).
+
+    Case-insensitive matching also lets [A-Z] match four non-ASCII letters (İ ı ſ K), so the run
+    admits them too."""
+
+    length: int
+
+    def __post_init__(self):
+        object.__setattr__(self, "_run", re.compile(f"[A-Za-z0-9\u0130\u0131\u017f\u212a]{{{self.length}}}"))
+
+    def search(self, text: str):
+        return self._run.search(text)
+
+    @classmethod
+    def of(cls, recognizer: PatternRecognizer) -> AlphanumericRunGate | None:
+        lengths = []
+        for pattern in recognizer.patterns:
+            try:
+                parsed = sre_parse.parse(pattern.regex, recognizer.global_regex_flags)
+            except (re.error, TypeError, ValueError):
+                return None
+            if not _only_alphanumerics(parsed):
+                return None
+            lengths.append(parsed.getwidth()[0])
+        return cls(min(lengths)) if lengths and min(lengths) > 1 else None
+
+
+def _only_alphanumerics(parsed) -> bool:
+    """Whether every character the pattern can consume is an ASCII letter or digit."""
+    for op, argument in parsed:
+        name = str(op)
+        if name == "LITERAL":
+            if not (chr(argument).isascii() and chr(argument).isalnum()):
+                return False
+        elif name == "IN":
+            for item_op, item in argument:
+                item_name = str(item_op)
+                if item_name == "RANGE":
+                    low, high = chr(item[0]), chr(item[1])
+                    if not any(a <= low and high <= b for a, b in (("0", "9"), ("A", "Z"), ("a", "z"))):
+                        return False
+                elif item_name == "LITERAL":
+                    if not (chr(item).isascii() and chr(item).isalnum()):
+                        return False
+                elif not (item_name == "CATEGORY" and str(item) == "CATEGORY_DIGIT"):
+                    return False
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            if not _only_alphanumerics(argument[2]):
+                return False
+        elif name == "SUBPATTERN":
+            if not _only_alphanumerics(argument[-1]):
+                return False
+        elif name == "BRANCH":
+            if not all(_only_alphanumerics(branch) for branch in argument[1]):
+                return False
+        elif name not in ("AT", "ASSERT", "ASSERT_NOT"):
+            return False  # ANY, NOT_LITERAL, GROUPREF, CATEGORY outside a class...: not provably alphanumeric
+    return True
+
+
 def _min_digits(parsed) -> int:
     """The fewest characters a match of the parsed pattern must take from a digits-only class."""
     total = 0
@@ -132,6 +196,75 @@ def _compiled(pattern, flags: int):
     return pattern.compiled_regex
 
 
+class CandidatePhoneRecognizer(PhoneRecognizer):
+    """presidio's PhoneRecognizer, reading only the candidate runs a phone number can be in.
+
+    presidio's runs phonenumbers' matcher over the whole text once per region, parsing every number in
+    it (years, prices) 18 times. This one runs the same matcher, per region, on each candidate run that
+    can hold a number, with the character before it and the text after it (for an extension), and
+    keeps the matches that start in the run: the matcher decides on a candidate and its neighbours.
+    """
+
+    def __init__(self, windowed: WindowedAnalyzer):
+        phone = windowed.phone
+        super().__init__(
+            context=phone.context,
+            supported_language=phone.supported_language,
+            supported_entity=phone.supported_entities[0],
+            supported_regions=phone.supported_regions,
+            leniency=phone.leniency,
+            name=phone.name,
+        )
+        self._windowed = windowed
+
+    def analyze(self, text: str, entities, nlp_artifacts=None):
+        import phonenumbers
+        from phonenumbers.phonenumberutil import NumberParseException
+        from presidio_analyzer import EntityRecognizer
+
+        results = []
+        for run in PHONE_CANDIDATE.finditer(text):
+            if not self._windowed._could_be_phone(run.group()):
+                continue
+            start = max(0, run.start() - 1)
+            snippet = text[start : run.end() + _EXTENSION_CHARS]
+            for region in self.supported_regions:
+                for match in phonenumbers.PhoneNumberMatcher(snippet, region, leniency=self.leniency):
+                    if not run.start() <= start + match.start < run.end():
+                        continue
+                    located = _Located(start + match.start, start + match.end)
+                    try:
+                        parsed = phonenumbers.parse(text[located.start : located.end])
+                        found_region = phonenumbers.region_code_for_number(parsed)
+                    except NumberParseException:
+                        found_region = region
+                    results.append(self._get_recognizer_result(located, text, found_region, nlp_artifacts))
+        return EntityRecognizer.remove_duplicates(results)
+
+
+# phonenumbers' longest extension: separators, a word such as "extension", separators, up to 20 digits.
+_EXTENSION_CHARS = 64
+
+
+@dataclass(frozen=True)
+class _Located:
+    start: int
+    end: int
+
+
+def _with_recognizer_swapped(analyzer, old, new):
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+
+    recognizers = [new if r is old else r for r in analyzer.registry.recognizers]
+    registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
+    return AnalyzerEngine(
+        registry=registry,
+        nlp_engine=analyzer.nlp_engine,
+        supported_languages=[LANGUAGE],
+        context_aware_enhancer=analyzer.context_aware_enhancer,
+    )
+
+
 class WindowedAnalyzer:
     """`analyze(text)` returns what `AnalyzerEngine.analyze(text, ...)` returns, analyzing only windows.
 
@@ -144,11 +277,18 @@ class WindowedAnalyzer:
         self.score_threshold = score_threshold
         recognizers = analyzer.registry.get_recognizers(language=LANGUAGE, entities=self.entities)
         self.pattern_recognizers = [
-            (r, r.supported_entities[0], LITERAL_GATES.get(r.supported_entities[0]) or DigitGate.of(r))
+            (
+                r,
+                r.supported_entities[0],
+                LITERAL_GATES.get(r.supported_entities[0]) or DigitGate.of(r) or AlphanumericRunGate.of(r),
+            )
             for r in recognizers
             if isinstance(r, PatternRecognizer)
         ]
         self.phone = next((r for r in recognizers if isinstance(r, PhoneRecognizer)), None)
+        self._window_analyzer = analyzer
+        if self.phone is not None:
+            self._window_analyzer = _with_recognizer_swapped(analyzer, self.phone, CandidatePhoneRecognizer(self))
         others = [r for r in recognizers if not isinstance(r, PatternRecognizer | PhoneRecognizer)]
         # Without a tokenizer-only pipeline, context and NER need the whole document.
         self.whole_documents = whole_documents or bool(others)
@@ -179,7 +319,7 @@ class WindowedAnalyzer:
         for start, end, entities, spans in self._windows(text, candidates):
             self.windows_analyzed += 1
             self.characters_analyzed += end - start
-            found = self.analyzer.analyze(
+            found = self._window_analyzer.analyze(
                 text[start:end], language=LANGUAGE, entities=sorted(entities), score_threshold=self.score_threshold
             )
             for result in found:
