@@ -73,13 +73,12 @@ class DigitGate:
     @classmethod
     def of(cls, recognizer: PatternRecognizer) -> DigitGate | None:
         """The gate implied by every pattern of the recognizer, or None when a pattern needs no digit."""
+        patterns = _parsed_patterns(recognizer)
+        if not patterns:
+            return None
         gates = []
-        for pattern in recognizer.patterns:
-            try:
-                parsed = sre_parse.parse(pattern.regex, recognizer.global_regex_flags)
-            except (re.error, TypeError, ValueError):  # `regex`-only syntax: no gate, always analyze
-                return None
-            low, high = parsed.getwidth()
+        for parsed in patterns:
+            high = parsed.getwidth()[1]
             gates.append((_min_digits(parsed), None if high >= sre_parse.MAXREPEAT else high))
         digits = min(g[0] for g in gates)
         if digits == 0:
@@ -105,16 +104,20 @@ class AlphanumericRunGate:
 
     @classmethod
     def of(cls, recognizer: PatternRecognizer) -> AlphanumericRunGate | None:
-        lengths = []
-        for pattern in recognizer.patterns:
-            try:
-                parsed = sre_parse.parse(pattern.regex, recognizer.global_regex_flags)
-            except (re.error, TypeError, ValueError):
-                return None
-            if not _only_alphanumerics(parsed):
-                return None
-            lengths.append(parsed.getwidth()[0])
-        return cls(min(lengths)) if lengths and min(lengths) > 1 else None
+        patterns = _parsed_patterns(recognizer)
+        if not patterns or not all(_only_alphanumerics(parsed) for parsed in patterns):
+            return None
+        length = min(parsed.getwidth()[0] for parsed in patterns)
+        return cls(length) if length > 1 else None
+
+
+def _parsed_patterns(recognizer: PatternRecognizer) -> list | None:
+    """The recognizer's patterns as the stdlib parses them; None if one uses `regex`-only syntax (then
+    no gate is derived and the recognizer always runs)."""
+    try:
+        return [sre_parse.parse(p.regex, recognizer.global_regex_flags) for p in recognizer.patterns]
+    except (re.error, TypeError, ValueError):
+        return None
 
 
 def _only_alphanumerics(parsed) -> bool:
