@@ -22,6 +22,15 @@ class IndexSettings(BaseModel):
     save: str | None = Field(None, description="folder to write this run's index to (kept documents + against)")
 
 
+class RedisIndexSettings(BaseModel):
+    """`mode: redis`: the LSH index lives in a Redis server shared by every task and later run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    url: str = Field("redis://localhost:6379/0", description="redis://host:port/db, rediss://..., unix:///path.sock")
+    basename: str = Field("corpus-prep", min_length=1, description="key prefix: one index per basename")
+    batch_size: int = Field(256, ge=1, description="documents decided per lock acquisition")
+
+
 class MinhashDedupOptions(StageOptions):
     """`minhash_dedup`: remove near-duplicates (estimated Jaccard of shingle sets >= threshold)."""
 
@@ -37,9 +46,12 @@ class MinhashDedupOptions(StageOptions):
     verify: bool = Field(True, description="keep only candidate pairs whose exact Jaccard reaches the threshold")
     keep: Literal["smallest_id", "longest"] = Field("smallest_id", description="which document of a cluster stays")
     index: IndexSettings = Field(default_factory=IndexSettings, description="incremental dedup")
-    mode: Literal["memory", "sharded"] = Field(
-        "memory", description="memory: one task bands all signatures; sharded: one pass of tasks, a band each"
+    mode: Literal["memory", "sharded", "redis"] = Field(
+        "memory",
+        description="memory: one task bands all signatures; sharded: one pass of tasks, a band each; "
+        "redis: one pass against an index in Redis shared by all tasks and later runs",
     )
+    redis: RedisIndexSettings = Field(default_factory=RedisIndexSettings, description="the index, for mode: redis")
 
     @model_validator(mode="after")
     def _bands_rows(self) -> MinhashDedupOptions:
@@ -47,6 +59,10 @@ class MinhashDedupOptions(StageOptions):
             raise ValueError("set both bands and rows, or neither (then datasketch's optimiser picks them)")
         if self.bands is not None and self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+        if self.mode == "redis" and (self.index.against or self.index.save):
+            raise ValueError(
+                "mode: redis keeps its index in Redis; index.against and index.save apply to the other modes"
+            )
         return self
 
     def build(self, context: StageContext) -> list:
@@ -62,6 +78,23 @@ class MinhashDedupOptions(StageOptions):
             "shingle_size": self.shingle_size,
             "normalise_numbers": self.normalise_numbers,
         }
+        if self.mode == "redis":
+            from stages.dedup.shared_index import SharedIndexDedup
+
+            redis = self.redis
+            return [
+                SharedIndexDedup(
+                    redis.url,
+                    redis.basename,
+                    self.num_perm,
+                    self.seed,
+                    shingles,
+                    self.threshold,
+                    bands,
+                    rows,
+                    redis.batch_size,
+                )  # fmt: skip
+            ]
         against = tuple(self.index.against)
         for path in against:  # fail before any work: a missing index or one that cannot compare
             check_index(path, settings)
