@@ -130,6 +130,7 @@ def build_plan(config: RunConfig, layout: RunLayout) -> list[PassPlan]:
             output_folder=str(layout.root),
             tasks=tasks,
             artifacts=artifacts,
+            personal_data_scrubbed=any(earlier.stage == "pii" for earlier in config.stages[: index - 1]),
         )
         try:
             items = stage.build(context)

@@ -148,6 +148,8 @@ class StageContext:
     tasks: int
     # What earlier stages made for later ones, by name (e.g. "tokenizer"); shared by one run's stages.
     artifacts: dict = field(default_factory=dict)
+    # Whether a `pii` stage runs before this one: only then may a stage quote text in the report.
+    personal_data_scrubbed: bool = False
 
 
 @dataclass

@@ -217,3 +217,19 @@ def test_the_report_shows_clusters_and_the_s_curve_without_text(dedup_run):
     markdown = (out / "report.md").read_text()
     assert "## Near-duplicates (MinHash)" in markdown and "chance a pair is proposed" in markdown
     assert (out / "near_duplicates.png").stat().st_size > 1000
+    assert "excerpt" not in section["largest_clusters"][0]  # no pii stage ran first: ids only
+    assert "Excerpts appear when a `pii` stage runs before this one" in markdown
+
+
+def test_the_largest_clusters_get_excerpts_after_personal_data_is_scrubbed(small_sample, tmp_path):
+    config = _config(small_sample, tmp_path / "out")
+    config["stages"] = [{"stage": "html"}, {"stage": "normalize"}, {"stage": "pii"}, {"stage": "minhash_dedup"}]
+    run(parse_config(config), show_progress=False)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    (section,) = report["near_duplicates"].values()
+    clusters = section["largest_clusters"]
+    assert clusters and all(len(c["excerpt"]) > 40 for c in clusters)
+    kept = {d["id"]: " ".join(d["text"].split()) for d in read_jsonl_zst(tmp_path / "out" / "data")}
+    assert all(kept[c["kept"]].startswith(c["excerpt"].rstrip("…")) for c in clusters)
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert markdown.count("  > ") == len(clusters)

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from stages.base import Pass, StageContext, StageOptions
+from stages.dedup.excerpts import RecordClusterExcerpts
 from stages.dedup.lsh import bands_and_rows
 from stages.dedup.signature import ShingleSettings
 from stages.dedup.steps import FindBandPairs, FindNearDuplicates, MinhashSignatures, check_index
@@ -114,4 +115,5 @@ class MinhashDedupOptions(StageOptions):
             *([band_pass] if sharded else []),
             Pass("minhash_dedup", [find]),
             DropListedDuplicates(folder, "near_duplicate", "minhash_dedup.filter"),
+            *([RecordClusterExcerpts(folder)] if context.personal_data_scrubbed else []),
         ]

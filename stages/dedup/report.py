@@ -1,13 +1,13 @@
 """The report's near-duplicates section: what LSH proposed, what verification rejected, the clusters
-(as a plot of their sizes), the S-curve of the chosen bands x rows, and the largest clusters by id.
-Ids only, no text: an excerpt could carry personal data into the report."""
+(as a plot of their sizes), the S-curve of the chosen bands x rows, and the largest clusters by id,
+with an excerpt of each kept document only when a `pii` stage ran first (see excerpts.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import pyarrow.parquet as pq
+from stages.dedup.excerpts import largest_clusters, read_excerpts
 
 PLOT_NAME = "near_duplicates.png"
 
@@ -21,7 +21,8 @@ def near_duplicates_section(work: Path, out: Path) -> tuple[str, str, dict] | No
     for path in summaries:
         summary = json.loads(path.read_text())
         stage = path.parent.name
-        clusters = _largest_clusters(path.parent / "duplicates.parquet", 5)
+        clusters = largest_clusters(path.parent / "duplicates.parquet")
+        excerpts = read_excerpts(path.parent)
         summary["largest_clusters"] = clusters
         data[stage] = summary
         curve = ", ".join(f"J={j}: {p:.1%}" for j, p in summary["catch_probability"].items())
@@ -48,25 +49,24 @@ def near_duplicates_section(work: Path, out: Path) -> tuple[str, str, dict] | No
         ]
         if clusters:
             lines += ["", "Largest clusters (kept id: removed ids):", ""]
-            lines += [
-                f"- `{c['kept']}`: {', '.join(f'`{i}`' for i in c['removed'][:5])}"
-                + (f" and {len(c['removed']) - 5} more" if len(c["removed"]) > 5 else "")
-                for c in clusters
-            ]
+            for c in clusters:
+                lines.append(
+                    f"- `{c['kept']}`: {', '.join(f'`{i}`' for i in c['removed'][:5])}"
+                    + (f" and {len(c['removed']) - 5} more" if len(c["removed"]) > 5 else "")
+                )
+                if c["kept"] in excerpts:
+                    c["excerpt"] = excerpts[c["kept"]]
+                    lines.append(f"  > {_markdown_quote(excerpts[c['kept']])}")
+            if not excerpts:
+                lines += ["", "(Excerpts appear when a `pii` stage runs before this one.)"]
     if any(d["cluster_sizes"] for d in data.values()):
         _plot(data, out / PLOT_NAME)
         lines += ["", f"![cluster sizes]({PLOT_NAME})"]
     return "near_duplicates", "\n".join(lines), data
 
 
-def _largest_clusters(path: Path, count: int) -> list[dict]:
-    if not path.exists():
-        return []
-    clusters: dict[str, list[str]] = {}
-    for row in pq.read_table(path).to_pylist():
-        clusters.setdefault(row["duplicate_of"], []).append(row["id"])
-    largest = sorted(clusters.items(), key=lambda item: (-len(item[1]), item[0]))[:count]
-    return [{"kept": kept, "removed": sorted(removed)} for kept, removed in largest]
+def _markdown_quote(text: str) -> str:
+    return "".join("\\" + ch if ch in "\\`*_[]<>#|" else ch for ch in text)
 
 
 def _plot(data: dict, path: Path) -> None:

@@ -57,7 +57,15 @@ class MinHasher:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        array = pc.utf8_lower(pc.utf8_normalize(pa.array(texts, pa.large_string()), "NFKC"))
+        array = pa.array(texts, pa.large_string())
+        # NFKC leaves ASCII as it is: normalise only the texts with other characters (web text is
+        # mostly ASCII, and normalisation was a quarter of the signature time).
+        non_ascii = pc.invert(pc.string_is_ascii(array))
+        if pc.any(non_ascii).as_py():
+            normalised = pc.utf8_normalize(array.filter(non_ascii), "NFKC")
+            array = pc.utf8_lower(pc.replace_with_mask(array, non_ascii, normalised))
+        else:
+            array = pc.ascii_lower(array)
         array = pc.replace_substring_regex(array, _ARROW_PUNCTUATION, " ")
         if self.shingles.normalise_numbers:
             array = pc.replace_substring_regex(array, r"\p{N}", "0")
@@ -128,8 +136,15 @@ class MinHasher:
         counts = np.diff(offsets)
         nonempty = np.flatnonzero(counts)
         if len(nonempty):
-            permuted = self._a[:, None] * _fmix32(hashes)[None, :] + self._b[:, None]  # wraps mod 2^32
-            result[:, nonempty] = np.minimum.reduceat(permuted, offsets[nonempty], axis=1)
+            # One permutation at a time over a buffer that stays in cache: 3-4x faster than the whole
+            # (num_perm x shingles) matrix at once, which is memory-bound.
+            mixed = _fmix32(hashes)
+            starts = offsets[nonempty]
+            permuted = np.empty_like(mixed)
+            for row in range(self.num_perm):
+                np.multiply(mixed, self._a[row], out=permuted)  # wraps mod 2^32, as datasketch's affine32
+                permuted += self._b[row]
+                result[row, nonempty] = np.minimum.reduceat(permuted, starts)
         return np.ascontiguousarray(result.T)
 
     def lean(self, signature: np.ndarray):
