@@ -57,6 +57,12 @@ def run(documents: int = 1500) -> list[Comparison]:
     started = time.perf_counter()
     bare = [key(analyzer.whole(t)) for t in texts]
     bare_seconds = time.perf_counter() - started
+    # Phone verdicts are remembered per distinct run of digits; a long run sees mostly known runs
+    # (years, dates, prices). The second pass over the same texts shows that steady state's ceiling.
+    started = time.perf_counter()
+    for t in texts:
+        analyzer.analyze(t)
+    warm_seconds = time.perf_counter() - started
     differing = sum(a != b for a, b in zip(ours, bare, strict=True))
     if differing:
         raise AssertionError(f"pii: {differing} of {len(texts)} documents got different findings than presidio")

@@ -123,7 +123,10 @@ class ScrubPersonalData(CorpusStep):
             self._counts["dropped/too_many_findings"] += 1
             raise Drop("too_many_findings")
         self._counts["documents_scrubbed"] += 1
-        doc.text = self._anonymizer.anonymize(doc.text, findings, self._operators).text
+        # Each finding on its own: presidio-anonymizer would otherwise merge two findings of one type
+        # separated by whitespace into one, replacing the whitespace too (found by a property test).
+        anonymized = self._anonymizer.anonymize(doc.text, findings, self._operators, merge_entities_with_spaces=False)
+        doc.text = anonymized.text
         return doc
 
     def _is_kept_ip(self, text: str, finding) -> bool:
