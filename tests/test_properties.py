@@ -46,7 +46,7 @@ def test_concatenated_packing_cuts_the_token_stream_without_losing_or_reordering
     assert packed.tokens_in == len(stream) == packed.tokens_written + packed.tail_dropped
     assert packed.tail_dropped < max_seq_len and packed.samples.shape[1:] == (max_seq_len,)
     assert np.array_equal(packed.samples.reshape(-1), stream[: packed.samples.size])
-    for sample, first, end in zip(packed.samples, packed.first, packed.end, strict=True):
+    for first, end in zip(packed.first, packed.end, strict=True):
         assert 0 <= first < end <= len(docs)  # each sample names the documents it holds, in order
 
 
