@@ -16,22 +16,13 @@ from pipeline.config import parse_config
 from pipeline.layout import RunLayout
 from pipeline.plan import build_plan
 from pipeline.runner import RunError, run
+from tests.helpers.configs import small_default_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _config(sample: Path, out: Path, workers: int = 2) -> dict:
-    """configs/default.yaml, every stage, on a smaller sample and with smaller training settings."""
-    config = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
-    config["input"] = {"format": "warc", "paths": [str(sample / "*.warc.gz")]}
-    config["output"]["folder"] = str(out)
-    config["executor"] = {"kind": "local", "tasks": 4, "workers": workers}
-    for stage in config["stages"]:
-        if stage["stage"] == "tokenize":
-            stage["train"]["vocab_size"] = 1024
-        if stage["stage"] == "mds":
-            stage.update(max_seq_len=256, buckets=4)
-    return config
+    return small_default_config([str(sample / "*.warc.gz")], "warc", out, 4, workers, vocab_size=1024, max_seq_len=256)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
