@@ -99,6 +99,22 @@ class LocalExecutorSettings(_Strict):
     workers: int = Field(2, ge=1, description="tasks run at the same time")
 
 
+class RayExecutorSettings(_Strict):
+    """datatrove's RayPipelineExecutor: every pass's tasks become Ray tasks on a cluster."""
+
+    kind: Literal["ray"]
+    tasks: int = Field(4, ge=1, description="shards of the input; each task reads whole files")
+    workers: int = Field(2, ge=1, description="tasks run at the same time")
+    address: str | None = Field(
+        None, description="an existing cluster (auto, or ray://host:10001); null: start a local one for the run"
+    )
+    cpus_per_task: int = Field(1, ge=1)
+    mem_per_cpu_gb: float = Field(1.0, gt=0, description="checked against the cluster: Ray would wait forever")
+
+
+ExecutorSettings = Annotated[Union[LocalExecutorSettings, RayExecutorSettings], Field(discriminator="kind")]  # noqa: UP007
+
+
 StageSettings = Annotated[Union[tuple(STAGE_OPTIONS)], Field(discriminator="stage")]  # noqa: UP007
 
 
@@ -107,12 +123,22 @@ class RunConfig(_Strict):
     input: InputSettings
     stages: list[StageSettings] = Field(default_factory=list)
     output: OutputSettings
-    executor: LocalExecutorSettings = LocalExecutorSettings()
+    executor: ExecutorSettings = LocalExecutorSettings()
     budget: BudgetSettings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_unless_said(cls, raw: Any) -> Any:
+        """`executor:` without `kind:` means the local executor."""
+        if isinstance(raw, dict) and isinstance(raw.get("executor"), dict) and "kind" not in raw["executor"]:
+            raw = {**raw, "executor": {**raw["executor"], "kind": "local"}}
+        return raw
 
     def fingerprint(self) -> str:
         """Hash of everything that decides the output; a resumed run must have the same one."""
-        decisive = self.model_dump(mode="json", exclude={"name": True, "executor": {"workers"}})
+        decisive = self.model_dump(mode="json", exclude={"name"})
+        # Only the task count decides the output: the same run may resume with more workers, on Ray.
+        decisive["executor"] = {"tasks": self.executor.tasks}
         return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -160,6 +186,8 @@ def _drop_union_tag(location: str) -> str:
     parts = location.split(".")
     if len(parts) >= 3 and parts[0] == "stages" and parts[2] in _STAGE_NAMES:
         del parts[2]
+    if len(parts) >= 2 and parts[0] == "executor" and parts[1] in ("local", "ray"):
+        del parts[1]
     return ".".join(parts)
 
 
@@ -172,6 +200,8 @@ def _message(problem: dict) -> str:
         return "unknown key (check the spelling; see the config reference in README.md)"
     if kind == "missing":
         return "required value is missing"
+    if kind == "union_tag_invalid" and "kind" in problem.get("ctx", {}).get("discriminator", ""):
+        return f"unknown executor kind {problem['input'].get('kind')!r}; known: local, ray"
     if kind == "union_tag_invalid":
         return f"unknown stage {problem['input'].get('stage')!r}; known stages: {', '.join(sorted(_STAGE_NAMES))}"
     if kind == "union_tag_not_found":

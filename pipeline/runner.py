@@ -91,20 +91,29 @@ def ensure_sample(config: RunConfig) -> None:
     marker.write_text(json.dumps(settings))
 
 
-def _run_pass(plan: PassPlan, workers: int, show_progress: bool, label: str) -> None:
-    executor = QuietLocalExecutor(
-        plan.steps, tasks=plan.tasks, workers=min(workers, plan.tasks), logging_dir=plan.logging_dir
-    )
+def _run_pass(plan: PassPlan, settings, show_progress: bool, label: str) -> None:
+    if settings.kind == "ray":
+        from pipeline.ray_executor import RayResourcesError, ray_executor
+
+        try:
+            executor = ray_executor(plan, settings)
+        except RayResourcesError as error:
+            raise RunError(str(error)) from None
+    else:
+        executor = QuietLocalExecutor(
+            plan.steps, tasks=plan.tasks, workers=min(settings.workers, plan.tasks), logging_dir=plan.logging_dir
+        )
     try:
         with PassProgress(label, plan.logging_dir, plan.tasks, enabled=show_progress, documents=plan.documents):
             executor.run()
     except Exception as error:  # a task raised: name every task that did not complete, and its log
         raise RunError(_failed_tasks_message(plan, executor, error)) from error
+    # datatrove's Ray executor logs a failed task and returns normally: the completion markers decide.
     if executor.get_incomplete_ranks():
         raise RunError(_failed_tasks_message(plan, executor, None))
 
 
-def _failed_tasks_message(plan: PassPlan, executor: LocalPipelineExecutor, error: Exception | None) -> str:
+def _failed_tasks_message(plan: PassPlan, executor, error: Exception | None) -> str:
     incomplete = executor.get_incomplete_ranks()
     logs = {rank: Path(plan.logging_dir) / "logs" / f"task_{rank:05d}.log" for rank in incomplete}
     started = [rank for rank in incomplete if logs[rank].exists()]
@@ -127,7 +136,7 @@ def run(config: RunConfig, overwrite: bool = False, show_progress: bool = True) 
 
     console_warnings_only()  # task logs keep everything in their files
     for number, plan in enumerate(passes, start=1):
-        _run_pass(plan, config.executor.workers, show_progress, f"pass {number}/{len(passes)} {plan.name}")
+        _run_pass(plan, config.executor, show_progress, f"pass {number}/{len(passes)} {plan.name}")
 
     stats_by_pass = {plan.name: merged_stats(plan) for plan in passes}
     accounting = account(passes, stats_by_pass, str(layout.accounting))

@@ -109,3 +109,11 @@ def test_readme_config_reference_is_valid():
     del tokenize["train"]  # and both ways to get a tokenizer
     config = parse_config(raw, source="README.md")
     assert config.budget.gpus["mi300x"]["bf16"] == 1307e12 and config.budget.mixture["books"] == 500e6
+
+
+def test_executor_kind_is_local_unless_said_and_unknown_kinds_are_named():
+    base = {"input": {"format": "jsonl", "paths": ["x.jsonl"]}, "output": {"folder": "out"}}
+    assert parse_config({**base, "executor": {"tasks": 3}}).executor.kind == "local"
+    assert parse_config({**base, "executor": {"kind": "ray", "address": "auto"}}).executor.address == "auto"
+    with pytest.raises(ConfigError, match="unknown executor kind 'slurm'; known: local, ray"):
+        parse_config({**base, "executor": {"kind": "slurm"}})

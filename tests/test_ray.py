@@ -1,0 +1,62 @@
+"""The same config on Ray (datatrove's RayPipelineExecutor on a local 2-CPU Ray cluster started by the
+run): identical training data to the local executor's, and a failed task fails the run by name."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import parse_config
+from pipeline.runner import RunError, run
+from tests.helpers.configs import small_default_config
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_cluster():
+    yield
+    ray.shutdown()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _config(sample: Path, out: Path, kind: str) -> dict:
+    config = small_default_config([str(sample / "*.warc.gz")], "warc", out, 4, 2, vocab_size=1024, max_seq_len=256)
+    config["executor"]["kind"] = kind
+    return config
+
+
+@pytest.mark.slow
+def test_the_default_pipeline_on_ray_writes_the_same_training_data_as_locally(small_sample, tmp_path):
+    local = run(parse_config(_config(small_sample, tmp_path / "local", "local")), show_progress=False)
+    on_ray = run(parse_config(_config(small_sample, tmp_path / "ray", "ray")), show_progress=False)
+    assert ray.is_initialized()
+    assert on_ray.accounting.to_dict() == local.accounting.to_dict()
+    assert _files(tmp_path / "ray" / "mds") == _files(tmp_path / "local" / "mds")
+    assert _files(tmp_path / "ray" / "data") == _files(tmp_path / "local" / "data")
+
+
+def test_a_failed_task_on_ray_fails_the_run_naming_it_and_its_log(small_sample, tmp_path):
+    from pipeline.layout import RunLayout
+    from pipeline.runner import prepare_output
+
+    out = tmp_path / "out"
+    config = parse_config(_config(small_sample, out, "ray"))
+    prepare_output(config, RunLayout(out), overwrite=False)
+    (out / "work").write_text("not a folder")  # every task of the first pass fails to write
+    with pytest.raises(RunError) as info:
+        run(config, show_progress=False)
+    message = str(info.value)
+    assert "pass 1-documents" in message and "did not complete" in message
+    logs = re.findall(r"\S+/task_\d{5}\.log", message)
+    assert logs and all(Path(log.rstrip(",;")).exists() for log in logs)
+
+
+def test_a_task_larger_than_the_cluster_is_refused_instead_of_waiting_forever(small_sample, tmp_path):
+    config = _config(small_sample, tmp_path / "out", "ray")
+    config["executor"]["mem_per_cpu_gb"] = 100_000
+    with pytest.raises(RunError, match="Ray would wait forever"):
+        run(parse_config(config), show_progress=False)
