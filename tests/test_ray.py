@@ -1,7 +1,6 @@
 """The same config on Ray (datatrove's RayPipelineExecutor on a local 2-CPU Ray cluster started by the
 run): identical training data to the local executor's, and a failed task fails the run by name."""
 
-import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +8,7 @@ import pytest
 from pipeline.config import parse_config
 from pipeline.runner import RunError, run
 from tests.helpers.configs import small_default_config
+from tests.helpers.failures import assert_first_pass_failure_is_named
 
 ray = pytest.importorskip("ray")
 
@@ -40,19 +40,7 @@ def test_the_default_pipeline_on_ray_writes_the_same_training_data_as_locally(sm
 
 
 def test_a_failed_task_on_ray_fails_the_run_naming_it_and_its_log(small_sample, tmp_path):
-    from pipeline.layout import RunLayout
-    from pipeline.runner import prepare_output
-
-    out = tmp_path / "out"
-    config = parse_config(_config(small_sample, out, "ray"))
-    prepare_output(config, RunLayout(out), overwrite=False)
-    (out / "work").write_text("not a folder")  # every task of the first pass fails to write
-    with pytest.raises(RunError) as info:
-        run(config, show_progress=False)
-    message = str(info.value)
-    assert "pass 1-documents" in message and "did not complete" in message
-    logs = re.findall(r"\S+/task_\d{5}\.log", message)
-    assert logs and all(Path(log.rstrip(",;")).exists() for log in logs)
+    assert_first_pass_failure_is_named(parse_config(_config(small_sample, tmp_path / "out", "ray")))
 
 
 def test_a_task_larger_than_the_cluster_is_refused_instead_of_waiting_forever(small_sample, tmp_path):

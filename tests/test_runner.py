@@ -2,7 +2,6 @@
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import yaml
 from pipeline.config import parse_config
 from pipeline.runner import RunError, run
 from tests.conftest import ground_truth, read_jsonl_zst
+from tests.helpers.failures import assert_first_pass_failure_is_named
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,20 +122,8 @@ def test_other_config_into_same_folder_is_refused_unless_overwrite(finished_run,
 def test_failed_task_fails_the_run_naming_task_and_log(small_sample, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    config = parse_config(_config(small_sample, out))
-    # A file where the writer needs a folder: every task of the first pass fails to write.
-    from pipeline.layout import RunLayout
-    from pipeline.runner import prepare_output
-
-    prepare_output(config, RunLayout(out), overwrite=False)
-    (out / "work").write_text("not a folder")
-    with pytest.raises(RunError) as info:
-        run(config, show_progress=False)
-    message = str(info.value)
-    assert "pass 1-documents" in message and "did not complete" in message
-    named_logs = re.findall(r"\S+/task_\d{5}\.log", message)
-    assert named_logs and all(Path(log.rstrip(",;")).exists() for log in named_logs)
-    assert "NotADirectoryError" in Path(named_logs[0].rstrip(",;")).read_text()
+    logs = assert_first_pass_failure_is_named(parse_config(_config(small_sample, out)))
+    assert "NotADirectoryError" in logs[0].read_text()
 
 
 def test_cli_exits_non_zero_on_failed_task(small_sample, tmp_path):
