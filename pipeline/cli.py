@@ -20,6 +20,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     overrides = dict(item.split("=", 1) for item in args.set or [])
     config = load_config(args.config, overrides={k: _yaml_value(v) for k, v in overrides.items()})
+    if args.dry_run:
+        from pipeline.dry_run import describe_run
+        from pipeline.runner import ensure_sample
+
+        ensure_sample(config)  # the input: planning needs its file list
+        print(describe_run(config))
+        return 0
     result = run(config, overwrite=args.overwrite, show_progress=not args.no_progress)
     acc = result.accounting
     print(
@@ -185,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite",
         action="store_true",
         help="replace an output folder written by a different config (default: refuse)",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the passes, their tasks, steps and resources, and exit without writing the output folder",
     )
     run.add_argument(
         "--set",

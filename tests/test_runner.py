@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -238,3 +239,28 @@ def test_a_pass_can_read_documents_written_as_parquet(tmp_path):
     reader = _documents_reader(str(tmp_path), "parquet")
     pq.write_table(pa.table({"id": ["a", "b"], "text": ["one", "two"]}), tmp_path / "00000.parquet")
     assert [doc.id for doc in reader.run()] == ["a", "b"]
+
+
+def test_dry_run_prints_the_passes_and_writes_nothing(small_sample, tmp_path):
+    path = tmp_path / "run.yaml"
+    config = _config(small_sample, tmp_path / "out")
+    config["stages"].append({"stage": "minhash_dedup"})
+    path.write_text(yaml.safe_dump(config))
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "run", str(path), "--dry-run"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert not (tmp_path / "out").exists()
+    lines = completed.stdout.splitlines()
+    assert "input: 4 warc file(s)" in completed.stdout and "executor: local; 4 tasks, 2 at a time" in completed.stdout
+    passes = [line for line in lines if re.match(r"\s+\d+\. ", line)]
+    assert [p.split()[1] for p in passes] == [
+        "1-documents",
+        "2-exact_dedup",
+        "3-documents",
+        "4-minhash_dedup",
+        "5-documents",
+    ]
