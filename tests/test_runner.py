@@ -30,6 +30,10 @@ def _config(sample: Path, out: Path, **executor) -> dict:
     }
 
 
+def _cli(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *arguments], capture_output=True, text=True, cwd=ROOT)
+
+
 def _ledger(out: Path) -> list[dict]:
     rows = []
     for path in sorted((out / "accounting").glob("*/*.jsonl")):
@@ -131,12 +135,7 @@ def test_cli_exits_non_zero_on_failed_task(small_sample, tmp_path):
     out = tmp_path / "out"
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(_config(small_sample, out)))
-    first = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", str(path), "--no-progress"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    first = _cli("run", str(path), "--no-progress")
     assert first.returncode == 0, first.stderr
     assert "done: read 160" in first.stdout
     for marker in (out / "logs" / "1-documents" / "completions").iterdir():
@@ -144,12 +143,7 @@ def test_cli_exits_non_zero_on_failed_task(small_sample, tmp_path):
     written = out / "work" / "documents" / "1-documents"
     written.rename(out / "moved-away")
     written.write_text("in the way")  # ... into an output that cannot be written
-    second = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", str(path), "--no-progress"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    second = _cli("run", str(path), "--no-progress")
     assert second.returncode != 0
     assert "did not complete" in second.stderr and "task_0000" in second.stderr
 
@@ -246,12 +240,7 @@ def test_dry_run_prints_the_passes_and_writes_nothing(small_sample, tmp_path):
     config = _config(small_sample, tmp_path / "out")
     config["stages"].append({"stage": "minhash_dedup"})
     path.write_text(yaml.safe_dump(config))
-    completed = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", str(path), "--dry-run"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    completed = _cli("run", str(path), "--dry-run")
     assert completed.returncode == 0, completed.stderr
     assert not (tmp_path / "out").exists()
     lines = completed.stdout.splitlines()
