@@ -8,7 +8,7 @@ import platform
 import sys
 from pathlib import Path
 
-from bench import dedup_e2e, html, minhash, normalize, pii, training_data
+from bench import dedup_e2e, html, minhash, normalize, pii, training_data, workers
 
 BENCHMARKS = {
     "normalize": normalize.run,
@@ -17,6 +17,7 @@ BENCHMARKS = {
     "minhash": minhash.run,
     "dedup_e2e": dedup_e2e.run,
     "pii": pii.run,
+    "workers": workers.run,
 }
 
 
