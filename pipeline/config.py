@@ -40,6 +40,9 @@ class InputSettings(_Strict):
     text_key: str = "text"
     id_key: str = "id"
     metadata_keys: list[str] | None = Field(None, description="keys kept as metadata; all others when unset")
+    share_files: bool = Field(
+        True, description="with fewer files than tasks, tasks share a file (every n-th record each) instead of idling"
+    )
     sample: SampleSettings | None = None
 
     @model_validator(mode="after")

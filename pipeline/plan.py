@@ -71,7 +71,9 @@ def _input_reader(settings: InputSettings) -> AccountedReader:
     kwargs = {"text_key": settings.text_key, "id_key": settings.id_key}
     if settings.format == "jsonl":
         kwargs["compression"] = "infer"
-    return READERS[settings.format](root, files, metadata_keys=settings.metadata_keys, **kwargs)
+    return READERS[settings.format](
+        root, files, metadata_keys=settings.metadata_keys, share_files=settings.share_files, **kwargs
+    )
 
 
 def _without_token_ids(writer, document) -> dict:

@@ -253,3 +253,37 @@ def test_dry_run_prints_the_passes_and_writes_nothing(small_sample, tmp_path):
         "4-minhash_dedup",
         "5-documents",
     ]
+
+
+@pytest.mark.parametrize("input_format", ["jsonl", "warc"])
+def test_one_big_input_file_gives_every_task_work(tmp_path, input_format):
+    if input_format == "jsonl":
+        path = tmp_path / "big.jsonl"
+        path.write_text("".join(json.dumps({"id": f"d{i}", "text": f"document number {i}"}) + "\n" for i in range(200)))
+    else:
+        from pipeline.sample import generate_sample
+
+        generate_sample(tmp_path / "sample", pages=60, seed=2, files=1)
+        path = tmp_path / "sample" / "crawl-00000.warc.gz"
+
+    def documents_per_task(share: bool) -> tuple[list[int], set[str]]:
+        out = tmp_path / f"out-{share}"
+        config = {
+            "input": {"format": input_format, "paths": [str(path)], "share_files": share},
+            "stages": [{"stage": "normalize"}],
+            "output": {"folder": str(out), "format": "jsonl"},
+            "executor": {"tasks": 4, "workers": 2},
+        }
+        result = run(parse_config(config), show_progress=False)
+        assert result.accounting.balanced
+        per_task = []
+        for rank in range(4):
+            stats = json.loads((out / "logs" / "1-documents" / "stats" / f"{rank:05d}.json").read_text())
+            per_task.append(stats[0]["stats"].get("documents", {}).get("total", 0))
+        return per_task, {d["id"] for d in read_jsonl_zst(out / "data")}
+
+    shared, shared_ids = documents_per_task(True)
+    alone, alone_ids = documents_per_task(False)
+    assert all(n > 0 for n in shared) and sum(shared) == sum(alone)
+    assert sorted(alone, reverse=True)[1:] == [0, 0, 0]  # datatrove alone: one task does everything
+    assert shared_ids == alone_ids

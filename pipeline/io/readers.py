@@ -24,24 +24,45 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 class AccountedReader(BaseDiskReader):
     """Reads the files it is given, `files[rank::world_size]`, and records quarantined records.
 
+    With fewer files than tasks and `share_files`, tasks share files instead of idling (datatrove gives
+    each file to one task): the tasks on a file each take every n-th record of it, by record index.
+    Each still reads the whole file, but parsing is cheap next to what the stages do with a record.
+
     Stats: `documents` (read), `quarantined` and `quarantined/<reason>`, plus each format's own.
     """
 
     name = "read"
 
-    def __init__(self, data_folder: str, files: list[str], metadata_keys: list[str] | None = None, **kwargs):
+    def __init__(self, data_folder: str, files: list[str], metadata_keys: list[str] | None = None,
+                 share_files: bool = True, **kwargs):  # fmt: skip
         super().__init__(data_folder, **kwargs)
         self.files = files
         self.metadata_keys = metadata_keys
+        self.share_files = share_files
         self.ledger_folder: str | None = None
         self.ledger_name = "read"
         self._ledger: Ledger | None = None
+        self._part = (0, 1)
+
+    def assignment(self, rank: int, world_size: int) -> list[tuple[str, int, int]]:
+        """(file, part, parts) this task reads: every `parts`-th record of the file, from `part`."""
+        files = self.files
+        if not self.share_files or not files or len(files) >= world_size:
+            return [(f, 0, 1) for f in files[rank::world_size]]
+        sharing = [r for r in range(world_size) if r % len(files) == rank % len(files)]
+        return [(files[rank % len(files)], sharing.index(rank), len(sharing))]
+
+    def mine(self, record_index: int) -> bool:
+        part, parts = self._part
+        return record_index % parts == part
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         with Ledger(self.ledger_folder, self.ledger_name, rank) as self._ledger:
-            for doc in self.read_files_shard(self.files[rank::world_size]):
-                self.update_doc_stats(doc)
-                yield doc
+            for filepath, part, parts in self.assignment(rank, world_size):
+                self._part = (part, parts)
+                for doc in self.read_files_shard([filepath]):
+                    self.update_doc_stats(doc)
+                    yield doc
 
     def quarantine(self, record_id: str, reason: str) -> None:
         self.stat_update(QUARANTINED, f"{QUARANTINED}/{reason.split(':')[0]}")
@@ -70,6 +91,8 @@ class AccountedJsonlReader(AccountedReader, JsonlReader):
             line_number = -1
             try:
                 for line_number, line in enumerate(f):
+                    if not self.mine(line_number):
+                        continue
                     try:
                         row = orjson.loads(line)
                         if not isinstance(row, dict):
@@ -89,10 +112,18 @@ class AccountedParquetReader(AccountedReader, ParquetReader):
     """Parquet; an unreadable file is quarantined as `unreadable_file`."""
 
     def read_file(self, filepath: str) -> Iterator[Document]:
+        self._row = -1
         try:
             yield from super().read_file(filepath)
         except OSError as error:
             self.quarantine(filepath, f"unreadable_file: {describe_error(error, '')}")
+
+    def get_document_from_dict(self, data: dict, source_file: str, id_in_file: int | str) -> Document | None:
+        # datatrove counts only the rows it yields; the row's own index keeps ids and shares stable.
+        self._row += 1
+        if not self.mine(self._row):
+            return None
+        return super().get_document_from_dict(data, source_file, self._row)
 
 
 class WarcReader(AccountedReader):
@@ -114,6 +145,8 @@ class WarcReader(AccountedReader):
             try:
                 # Digests are checked per record rather than raised: one bad record must not end its file.
                 for index, record in enumerate(ArchiveIterator(f, check_digests=True)):
+                    if not self.mine(index):
+                        continue
                     kind = _record_kind(record)
                     self.stat_update(f"records/{kind}")
                     if kind != "html":
