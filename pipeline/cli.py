@@ -26,6 +26,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         ensure_sample(config)  # the input: planning needs its file list
         print(describe_run(config))
+        if config.executor.kind == "slurm":
+            from pipeline.slurm import dry_run
+
+            print("\nbatch scripts that would be submitted, in order:\n")
+            print(dry_run(config).describe())
+        return 0
+    if config.executor.kind == "slurm":
+        from pipeline.runner import submit_to_slurm
+
+        submission = submit_to_slurm(config, overwrite=args.overwrite)
+        for job in submission.jobs:
+            print(
+                f"submitted job {job['id']}: {job['name']}"
+                + (f" (after {job['dependency']})" if job["dependency"] else "")
+            )
+        print(f"the last job writes the report: {config.output.folder}/report.md")
         return 0
     result = run(config, overwrite=args.overwrite, show_progress=not args.no_progress)
     acc = result.accounting
@@ -35,6 +51,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     if (result.layout.mds / "index.json").exists():
         print(f"training data: {result.layout.mds} (corpus-prep inspect {result.layout.mds})")
+    return 0
+
+
+def _cmd_finish(args: argparse.Namespace) -> int:
+    from pipeline.runner import finish_submitted
+
+    acc = finish_submitted(args.folder).accounting
+    counts = f"read {acc.read:,}, kept {acc.kept:,}, dropped {acc.dropped_total:,}"
+    print(f"done: {counts}, quarantined {acc.quarantined_total:,}")
     return 0
 
 
@@ -270,6 +295,15 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--price", type=float, default=2.0, help="dollars per GPU-hour (default 2.0)")
     budget.add_argument("--markdown", action="store_true", help="print the report section as Markdown")
     budget.set_defaults(handler=_cmd_budget)
+
+    finish = commands.add_parser(
+        "finish",
+        help="write the accounting and report of a run whose passes ran as Slurm jobs",
+        description="Check that every pass of the run in FOLDER completed (its completion markers), then write "
+        "its accounting and report as `run` does. The last job of a Slurm submission runs this.",
+    )
+    finish.add_argument("folder", type=Path, help="the run's output folder (holding run.json)")
+    finish.set_defaults(handler=_cmd_finish)
 
     inspect = commands.add_parser(
         "inspect",

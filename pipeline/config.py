@@ -115,7 +115,27 @@ class RayExecutorSettings(_Strict):
     mem_per_cpu_gb: float = Field(1.0, gt=0, description="checked against the cluster: Ray would wait forever")
 
 
-ExecutorSettings = Annotated[Union[LocalExecutorSettings, RayExecutorSettings], Field(discriminator="kind")]  # noqa: UP007
+class SlurmExecutorSettings(_Strict):
+    """datatrove's SlurmPipelineExecutor: each pass a job array, chained by afterok, then a finishing job."""
+
+    kind: Literal["slurm"]
+    tasks: int = Field(4, ge=1, description="shards of the input; each is one array task")
+    workers: int = Field(64, ge=1, description="array tasks running at the same time (the %N of --array)")
+    partition: str = Field(description="the Slurm partition")
+    time: str = Field("24:00:00", description="time limit of each array task")
+    cpus_per_task: int = Field(1, ge=1)
+    mem_per_cpu_gb: float = Field(2.0, gt=0)
+    qos: str | None = None
+    env_command: str | None = Field(
+        None, description="shell line that activates the environment on the nodes, e.g. source /path/.venv/bin/activate"
+    )
+    sbatch_args: dict[str, str] = Field(default_factory=dict, description="more #SBATCH directives, e.g. account")
+
+
+ExecutorSettings = Annotated[
+    Union[LocalExecutorSettings, RayExecutorSettings, SlurmExecutorSettings],  # noqa: UP007
+    Field(discriminator="kind"),
+]
 
 
 StageSettings = Annotated[Union[tuple(STAGE_OPTIONS)], Field(discriminator="stage")]  # noqa: UP007
@@ -189,7 +209,7 @@ def _drop_union_tag(location: str) -> str:
     parts = location.split(".")
     if len(parts) >= 3 and parts[0] == "stages" and parts[2] in _STAGE_NAMES:
         del parts[2]
-    if len(parts) >= 2 and parts[0] == "executor" and parts[1] in ("local", "ray"):
+    if len(parts) >= 2 and parts[0] == "executor" and parts[1] in ("local", "ray", "slurm"):
         del parts[1]
     return ".".join(parts)
 
@@ -204,7 +224,7 @@ def _message(problem: dict) -> str:
     if kind == "missing":
         return "required value is missing"
     if kind == "union_tag_invalid" and "kind" in problem.get("ctx", {}).get("discriminator", ""):
-        return f"unknown executor kind {problem['input'].get('kind')!r}; known: local, ray"
+        return f"unknown executor kind {problem['input'].get('kind')!r}; known: local, ray, slurm"
     if kind == "union_tag_invalid":
         return f"unknown stage {problem['input'].get('stage')!r}; known stages: {', '.join(sorted(_STAGE_NAMES))}"
     if kind == "union_tag_not_found":

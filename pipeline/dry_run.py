@@ -15,6 +15,9 @@ def describe_run(config: RunConfig) -> str:
     if executor.kind == "ray":
         where = f"ray ({executor.address or 'a local instance started for the run'})"
         per_task = f"{executor.cpus_per_task} CPU, {executor.mem_per_cpu_gb * executor.cpus_per_task:g} GiB per task"
+    elif executor.kind == "slurm":
+        where = f"slurm (partition {executor.partition}, {executor.time} per array task)"
+        per_task = f"{executor.cpus_per_task} CPU, {executor.mem_per_cpu_gb * executor.cpus_per_task:g} GiB per task"
     else:
         where, per_task = "local", "1 process per task"
     lines = [

@@ -113,6 +113,11 @@ def _run_pass(plan: PassPlan, settings, show_progress: bool, label: str) -> None
         raise RunError(_failed_tasks_message(plan, executor, None))
 
 
+def _incomplete_tasks(plan: PassPlan) -> list[int]:
+    completions = Path(plan.logging_dir) / "completions"
+    return [rank for rank in range(plan.tasks) if not (completions / f"{rank:05d}").exists()]
+
+
 def _failed_tasks_message(plan: PassPlan, executor, error: Exception | None) -> str:
     incomplete = executor.get_incomplete_ranks()
     logs = {rank: Path(plan.logging_dir) / "logs" / f"task_{rank:05d}.log" for rank in incomplete}
@@ -137,7 +142,41 @@ def run(config: RunConfig, overwrite: bool = False, show_progress: bool = True) 
     console_warnings_only()  # task logs keep everything in their files
     for number, plan in enumerate(passes, start=1):
         _run_pass(plan, config.executor, show_progress, f"pass {number}/{len(passes)} {plan.name}")
+    return finish(config, passes, layout, time.monotonic() - started)
 
+
+def submit_to_slurm(config: RunConfig, overwrite: bool = False):
+    """Prepare the output folder and submit the run's passes as chained Slurm jobs (pipeline.slurm)."""
+    from pipeline.slurm import submit
+
+    layout = RunLayout(Path(config.output.folder))
+    ensure_sample(config)
+    passes = build_plan(config, layout)
+    prepare_output(config, layout, overwrite)
+    return submit(config, passes, layout)
+
+
+def finish_submitted(folder: str | Path) -> RunResult:
+    """`corpus-prep finish`: the accounting and report of a run whose passes ran as Slurm jobs."""
+    from pipeline.config import parse_config
+
+    layout = RunLayout(Path(folder))
+    if not layout.run_file.exists():
+        raise RunError(f"{layout.run_file} not found: is {folder} a run's output folder?")
+    config = parse_config(json.loads(layout.run_file.read_text())["config"], str(layout.run_file))
+    seconds = time.time() - layout.run_file.stat().st_mtime  # from submission: includes time in the queue
+    return finish(config, build_plan(config, layout), layout, seconds)
+
+
+def finish(config: RunConfig, passes: list[PassPlan], layout: RunLayout, seconds: float) -> RunResult:
+    """Accounting and report of a run whose passes all completed (here, or as Slurm jobs)."""
+    for plan in passes:
+        missing = _incomplete_tasks(plan)
+        if missing:
+            raise RunError(
+                f"pass {plan.name}: task(s) {', '.join(map(str, missing))} did not complete; "
+                f"see {Path(plan.logging_dir) / 'logs'}. Rerun the same command: completed tasks are skipped."
+            )
     stats_by_pass = {plan.name: merged_stats(plan) for plan in passes}
     accounting = account(passes, stats_by_pass, str(layout.accounting))
     sections = []
@@ -166,7 +205,7 @@ def run(config: RunConfig, overwrite: bool = False, show_progress: bool = True) 
         passes,
         stats_by_pass,
         accounting,
-        time.monotonic() - started,
+        seconds,
         sections,
     )
     if not accounting.balanced:

@@ -115,5 +115,7 @@ def test_executor_kind_is_local_unless_said_and_unknown_kinds_are_named():
     base = {"input": {"format": "jsonl", "paths": ["x.jsonl"]}, "output": {"folder": "out"}}
     assert parse_config({**base, "executor": {"tasks": 3}}).executor.kind == "local"
     assert parse_config({**base, "executor": {"kind": "ray", "address": "auto"}}).executor.address == "auto"
-    with pytest.raises(ConfigError, match="unknown executor kind 'slurm'; known: local, ray"):
+    with pytest.raises(ConfigError, match="unknown executor kind 'pbs'; known: local, ray, slurm"):
+        parse_config({**base, "executor": {"kind": "pbs"}})
+    with pytest.raises(ConfigError, match="executor.partition: required value is missing"):
         parse_config({**base, "executor": {"kind": "slurm"}})
