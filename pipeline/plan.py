@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import posixpath
 from dataclasses import dataclass, field
 
 from datatrove.pipeline.base import PipelineStep
@@ -55,8 +56,11 @@ def final_documents_pass(passes: list[PassPlan]) -> PassPlan:
 
 def resolve_input_files(settings: InputSettings) -> tuple[str, list[str]]:
     """The common folder of all input files and their sorted paths relative to it."""
+    patterns = settings.resolved_paths()
+    if any("://" in pattern for pattern in patterns):
+        return _resolve_remote_files(patterns)
     matched: list[str] = []
-    for pattern in settings.resolved_paths():
+    for pattern in patterns:
         hits = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
         if not hits:
             raise ConfigError(f"input.paths: no file matches {pattern!r} (relative to {os.getcwd()})")
@@ -64,6 +68,27 @@ def resolve_input_files(settings: InputSettings) -> tuple[str, list[str]]:
     files = sorted(dict.fromkeys(matched))
     root = os.path.commonpath([os.path.dirname(f) for f in files])
     return root, [os.path.relpath(f, root) for f in files]
+
+
+def _resolve_remote_files(patterns: list[str]) -> tuple[str, list[str]]:
+    """Input on object storage (s3://, gs://, any fsspec URL): globbed by fsspec, read through datatrove's
+    DataFolder. All patterns must share one filesystem; credentials come from its usual environment."""
+    import fsspec
+
+    filesystems = {fsspec.core.url_to_fs(pattern)[0].protocol for pattern in patterns}
+    if len(filesystems) != 1 or any("://" not in pattern for pattern in patterns):
+        raise ConfigError("input.paths: mix local paths and URLs, or URLs of several filesystems, in separate runs")
+    matched: list[str] = []
+    for pattern in patterns:
+        filesystem, path = fsspec.core.url_to_fs(pattern)
+        hits = sorted(p for p in filesystem.glob(path) if filesystem.isfile(p))
+        if not hits:
+            raise ConfigError(f"input.paths: no object matches {pattern!r}")
+        matched.extend(hits)
+    files = sorted(dict.fromkeys(matched))
+    root = posixpath.commonpath([posixpath.dirname(f) for f in files])
+    scheme = patterns[0].split("://", 1)[0]
+    return f"{scheme}://{root}", [posixpath.relpath(f, root) for f in files]
 
 
 def _input_reader(settings: InputSettings) -> AccountedReader:

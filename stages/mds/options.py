@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from stages.base import Pass, StageContext, StageOptions
 from stages.mds.publish import PublishDataset
 from stages.mds.scatter import ScatterToBuckets
+from stages.mds.upload import UploadDataset
 from stages.mds.write import WriteBuckets
 from stages.tokenize import TOKENIZER_ARTIFACT
 
@@ -60,6 +61,9 @@ class MdsOptions(StageOptions):
     # xxh64 detects corruption at a small fraction of sha1's cost; list sha256 too if you need tamper evidence.
     hashes: list[str] = Field(default_factory=lambda: ["xxh64"], description="shard hashes that verify checks")
     shard_size: int | str = Field("64mb", description="shard size limit before compression, e.g. 64mb")
+    remote: str | None = Field(
+        None, description="also upload the published dataset here (s3://bucket/path or any fsspec URL)"
+    )
 
     @field_validator("compression")
     @classmethod
@@ -95,8 +99,9 @@ class MdsOptions(StageOptions):
         settings = self.model_dump() | {"work_folder": context.work_folder, "output_folder": context.output_folder}
         if self.columns == "tokens":
             settings["metadata_columns"] = None
+        upload = [UploadDataset(context.output_folder, self.remote)] if self.remote else []
         return [
             ScatterToBuckets(context.work_folder, self.seed, self.buckets, settings["metadata_columns"], tokenizer),
             Pass("mds.write", [WriteBuckets(settings, tokenizer)], tasks=min(context.tasks, self.buckets)),
-            Pass("mds.publish", [PublishDataset(settings, tokenizer)]),
+            Pass("mds.publish", [PublishDataset(settings, tokenizer), *upload]),
         ]
