@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pipeline.config import RunConfig
 from pipeline.layout import RunLayout
 from pipeline.plan import build_plan, resolve_input_files
 
 
 def describe_run(config: RunConfig) -> str:
-    layout = RunLayout(__import__("pathlib").Path(config.output.folder))
+    layout = RunLayout(Path(config.output.folder))
     passes = build_plan(config, layout)
     folder, files = resolve_input_files(config.input)
     executor = config.executor
@@ -29,7 +31,8 @@ def describe_run(config: RunConfig) -> str:
     ]
     for number, plan in enumerate(passes, start=1):
         kind = "documents" if plan.documents else "aggregation"
-        tasks = min(plan.tasks, len(files)) if number == 1 else plan.tasks
+        # Without share_files, datatrove gives each input file to one task: the rest idle in the first pass.
+        tasks = min(plan.tasks, len(files)) if number == 1 and not config.input.share_files else plan.tasks
         lines.append(f"  {number}. {plan.name} ({kind}): {plan.tasks} task(s)"
                      + (f", {tasks} with input files" if tasks != plan.tasks else ""))  # fmt: skip
         lines.append(f"     steps: {', '.join(plan.labels)}")

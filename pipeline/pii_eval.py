@@ -59,10 +59,12 @@ def evaluate(path: str | Path, options=None) -> dict:
     with without_deep_learning_imports():
         from presidio_analyzer import AnalyzerEngine
         from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    import spacy  # after the engine above: presidio first imports it without torch
+
     from stages.pii.engine import LANGUAGE
 
     nlp_engine = SpacyNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": "blank"}])
-    nlp_engine.nlp = {LANGUAGE: __import__("spacy").blank(LANGUAGE)}  # presidio's own pipeline minus the download
+    nlp_engine.nlp = {LANGUAGE: spacy.blank(LANGUAGE)}  # presidio's own setup, minus the model download
     bare = AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=[LANGUAGE])
     bare_entities = [e for e in entities if e in bare.get_supported_entities(LANGUAGE)]
 

@@ -10,6 +10,7 @@ submitted; `--dry-run` prints the batch scripts and the chain instead of submitt
 from __future__ import annotations
 
 import copy
+import itertools
 import shlex
 import tempfile
 from dataclasses import dataclass, field
@@ -81,44 +82,39 @@ def submit(config: RunConfig, passes: list[PassPlan], layout: RunLayout) -> Subm
     """Submit every pass as a job array chained by afterok, then the finishing job."""
     from datatrove.executor import slurm
 
-    submission = Submission()
-    real_launch = slurm.launch_slurm_job
-
-    def launch_and_record(contents, retriever, *args):
-        job_id = real_launch(contents, retriever, *args)
-        submission.jobs.append(_job(contents, args, job_id))
-        return job_id
-
-    with mock.patch.object(slurm, "launch_slurm_job", launch_and_record):
-        executors = _executors(passes, config.executor, layout)
-        executors[-1].launch_job()
-        last_id = executors[-1].job_id
-        dependency = [f"--dependency=afterok:{last_id}"] if last_id not in (None, -1) else []
-        launch_and_record(_finish_script(executors[-1], layout), executors[-1].job_id_retriever, *dependency)
-    return submission
+    return _launch_chain(passes, config.executor, layout, slurm.launch_slurm_job)
 
 
 def dry_run(config: RunConfig) -> Submission:
     """The scripts `submit` would send, built against a scratch copy of the run's folder."""
-    from datatrove.executor import slurm
-
     real_root = Path(config.output.folder)
+    job_ids = itertools.count(1000)
     with tempfile.TemporaryDirectory() as scratch:
         layout = RunLayout(Path(scratch) / real_root.name)
-        passes = build_plan(config, layout)
-        submission = Submission()
-
-        def record(contents, retriever, *args):
-            job_id = str(1000 + len(submission.jobs))
-            submission.jobs.append(_job(contents, args, job_id))
-            return job_id
-
-        with mock.patch.object(slurm, "launch_slurm_job", record):
-            executors = _executors(passes, config.executor, layout)
-            executors[-1].launch_job()
-            record(_finish_script(executors[-1], layout), None, f"--dependency=afterok:{executors[-1].job_id}")
+        submission = _launch_chain(build_plan(config, layout), config.executor, layout, lambda *_: str(next(job_ids)))
         for job in submission.jobs:  # show the paths the real run would use
             job["script"] = job["script"].replace(str(layout.root), str(real_root))
+    return submission
+
+
+def _launch_chain(passes: list[PassPlan], settings, layout: RunLayout, launch) -> Submission:
+    """Launch (through `launch`, sbatch's stand-in) the passes' chain and the finishing job, recording
+    each script: datatrove calls its module's `launch_slurm_job` for every job it submits."""
+    from datatrove.executor import slurm
+
+    submission = Submission()
+
+    def launch_and_record(contents, retriever, *args):
+        job_id = launch(contents, retriever, *args)
+        submission.jobs.append(_job(contents, args, job_id))
+        return job_id
+
+    with mock.patch.object(slurm, "launch_slurm_job", launch_and_record):
+        executors = _executors(passes, settings, layout)
+        executors[-1].launch_job()
+        last = executors[-1]
+        dependency = [f"--dependency=afterok:{last.job_id}"] if last.job_id not in (None, -1) else []
+        launch_and_record(_finish_script(last, layout), last.job_id_retriever, *dependency)
     return submission
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.config import parse_config
 from pipeline.runner import RunError, run
-from tests.helpers.configs import small_default_config
+from tests.helpers.configs import files_under, small_default_config
 from tests.helpers.failures import assert_first_pass_failure_is_named
 
 ray = pytest.importorskip("ray")
@@ -17,10 +17,6 @@ ray = pytest.importorskip("ray")
 def ray_cluster():
     yield
     ray.shutdown()
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _config(sample: Path, out: Path, kind: str) -> dict:
@@ -35,8 +31,8 @@ def test_the_default_pipeline_on_ray_writes_the_same_training_data_as_locally(sm
     on_ray = run(parse_config(_config(small_sample, tmp_path / "ray", "ray")), show_progress=False)
     assert ray.is_initialized()
     assert on_ray.accounting.to_dict() == local.accounting.to_dict()
-    assert _files(tmp_path / "ray" / "mds") == _files(tmp_path / "local" / "mds")
-    assert _files(tmp_path / "ray" / "data") == _files(tmp_path / "local" / "data")
+    assert files_under(tmp_path / "ray" / "mds") == files_under(tmp_path / "local" / "mds")
+    assert files_under(tmp_path / "ray" / "data") == files_under(tmp_path / "local" / "data")
 
 
 def test_a_failed_task_on_ray_fails_the_run_naming_it_and_its_log(small_sample, tmp_path):

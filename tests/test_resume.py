@@ -16,17 +16,13 @@ from pipeline.config import parse_config
 from pipeline.layout import RunLayout
 from pipeline.plan import build_plan
 from pipeline.runner import RunError, run
-from tests.helpers.configs import small_default_config
+from tests.helpers.configs import files_under, small_default_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _config(sample: Path, out: Path, workers: int = 2) -> dict:
     return small_default_config([str(sample / "*.warc.gz")], "warc", out, 4, workers, vocab_size=1024, max_seq_len=256)
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +76,7 @@ def test_a_run_killed_in_every_pass_resumes_to_identical_training_data(sample, c
 
     rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    assert _files(out / "mds") == _files(clean_out / "mds")
+    assert files_under(out / "mds") == files_under(clean_out / "mds")
     report = json.loads((out / "report.json").read_text())
     assert report["accounting"] == clean_result.accounting.to_dict()
     assert report["accounting"]["balanced"]
@@ -107,4 +103,4 @@ def test_a_task_that_fails_once_is_redone_and_the_output_is_identical(sample, cl
     assert marker.exists()
     result = run(config, show_progress=False)
     assert result.accounting.to_dict() == clean_result.accounting.to_dict()
-    assert _files(out / "mds") == _files(clean_out / "mds")
+    assert files_under(out / "mds") == files_under(clean_out / "mds")

@@ -16,7 +16,7 @@ import yaml
 
 from pipeline.config import parse_config
 from pipeline.runner import run
-from tests.helpers.configs import small_default_config
+from tests.helpers.configs import files_under, small_default_config
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_SBATCH = """#!/bin/bash
@@ -109,6 +109,4 @@ def test_submitted_jobs_run_in_order_give_the_local_executors_output(small_sampl
     )), show_progress=False)  # fmt: skip
     report = json.loads((out / "report.json").read_text())
     assert report["accounting"] == local.accounting.to_dict()
-    files = {str(p.relative_to(out / "mds")): p.read_bytes() for p in (out / "mds").rglob("*") if p.is_file()}
-    local_mds = tmp_path / "local" / "mds"
-    assert files == {str(p.relative_to(local_mds)): p.read_bytes() for p in local_mds.rglob("*") if p.is_file()}
+    assert files_under(out / "mds") == files_under(tmp_path / "local" / "mds")

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 from datatrove.data import Document, DocumentsPipeline
+from datatrove.utils.batching import batched
 
 from stages.base import CorpusStep, Drop
 from stages.dedup.signature import MinHasher, ShingleSettings
@@ -80,13 +81,7 @@ class SharedIndexDedup(CorpusStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         client, lsh = self._connect()
         hasher = MinHasher(self.num_perm, self.seed, self.shingles)
-        batch: list[Document] = []
-        for doc in data or ():
-            batch.append(doc)
-            if len(batch) == self.batch_size:
-                yield from self._decide_and_pass(batch, client, lsh, hasher, rank, world_size)
-                batch = []
-        if batch:
+        for batch in batched(data or (), self.batch_size):
             yield from self._decide_and_pass(batch, client, lsh, hasher, rank, world_size)
 
     def _decide_and_pass(self, batch, client, lsh, hasher, rank, world_size):
@@ -95,7 +90,7 @@ class SharedIndexDedup(CorpusStep):
         with client.lock(f"{self.basename}_lock", timeout=300, blocking_timeout=3600):
             for doc, signature in zip(batch, signatures, strict=True):
                 lean = hasher.lean(signature)
-                candidates = [key for key in lsh.query(lean)]
+                candidates = list(lsh.query(lean))
                 if doc.id in candidates:
                     self.stat_update("already_indexed")
                     continue

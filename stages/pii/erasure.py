@@ -24,6 +24,7 @@ DIGIT_RUN = re.compile(r"\+?\d(?:[\s().\-/]{0,3}\d)+")
 HOST = re.compile(r"(?:(?:https?|ftp)://)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})\b", re.IGNORECASE)
 DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
 WORD = re.compile(r"\w+")
+URL_WITH_PATH = re.compile(r"(?:https?://)?[^\s\"'<>]+/[^\s\"'<>]*")
 MIN_PHONE_DIGITS = 7  # shorter digit strings would match years and prices
 
 
@@ -120,7 +121,7 @@ class ErasureList:
                     if (found := self.domains.get(".".join(parts[i:]))) is not None:
                         return found
             if self.urls:
-                for match in re.finditer(r"(?:https?://)?[^\s\"'<>]+/[^\s\"'<>]*", text):
+                for match in URL_WITH_PATH.finditer(text):
                     if (found := self.urls.get(_url_key(match.group()))) is not None:
                         return found
         if self.names:

@@ -369,13 +369,22 @@ class WindowedAnalyzer:
 
         A window never cuts a candidate: regular expressions scan left to right without overlaps, so a
         window starting inside a run of matches (a table of numbers) would pair the digits differently.
+        Every candidate lies inside its own window, and overlapping windows merge, so no merged window's
+        edge can fall inside a candidate.
         """
         word_starts = [0] + [m.end() for m in _WHITESPACE.finditer(text)]
-        candidates = sorted(candidates)
+        own = sorted(
+            (
+                self._widen_backward(text, word_starts, start),
+                self._widen_forward(text, word_starts, end),
+                entity,
+                start,
+                end,
+            )
+            for start, end, entity in candidates
+        )
         windows = []
-        for start, end, entity in candidates:
-            window_start = self._widen_backward(text, word_starts, start)
-            window_end = self._widen_forward(text, word_starts, end)
+        for window_start, window_end, entity, start, end in own:
             if windows and window_start <= windows[-1][1]:
                 last = windows[-1]
                 last[1] = max(last[1], window_end)
@@ -383,27 +392,6 @@ class WindowedAnalyzer:
                 last[3].append((start, end))
             else:
                 windows.append([window_start, window_end, {entity}, [(start, end)]])
-        # Candidates straddling a window's edge join it; repeat until no edge cuts one.
-        changed = True
-        while changed:
-            changed = False
-            for window in windows:
-                for start, end, entity in candidates:
-                    if start < window[0] < end or start < window[1] < end:
-                        window[0] = min(window[0], self._widen_backward(text, word_starts, start))
-                        window[1] = max(window[1], self._widen_forward(text, word_starts, end))
-                        window[2].add(entity)
-                        window[3].append((start, end))
-                        changed = True
-            merged = []
-            for window in sorted(windows):
-                if merged and window[0] <= merged[-1][1]:
-                    merged[-1][1] = max(merged[-1][1], window[1])
-                    merged[-1][2] |= window[2]
-                    merged[-1][3] += window[3]
-                else:
-                    merged.append(window)
-            windows = merged
         return windows
 
     def _widen_backward(self, text: str, word_starts: list[int], position: int) -> int:

@@ -20,3 +20,8 @@ def small_default_config(
         if stage["stage"] == "mds":
             stage.update(max_seq_len=max_seq_len, buckets=min(tasks, 4))
     return config
+
+
+def files_under(folder: Path) -> dict[str, bytes]:
+    """Every file under the folder, by relative path: for byte-identity checks between two runs."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
