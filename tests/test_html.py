@@ -8,6 +8,8 @@ from io import BytesIO
 
 import pytest
 from datatrove.data import Document
+from resiliparse.extract.html2text import extract_plain_text
+from resiliparse.parse.html import HTMLTree
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -20,6 +22,7 @@ from stages.base import Drop, StageContext
 from stages.html import HtmlOptions
 from stages.html.boilerplate import RemoveBoilerplateLines
 from stages.html.extract import ExtractMainContent
+from stages.html.extractors import resiliparse_text
 from stages.quality import QualityOptions
 from tests.conftest import ground_truth, read_jsonl_zst
 
@@ -89,6 +92,25 @@ def test_a_page_in_a_legacy_charset_decodes(tmp_path, charset, content_type, sen
     docs = list(WarcReader(str(tmp_path), ["page.warc.gz"]).run())
     texts = _extract_all(_html_steps(), docs)
     assert sentence in next(iter(texts.values()))
+
+
+def test_fast_mode_judges_short_blocks_by_their_neighbours_and_drops_headings_left_without_text():
+    sentence = "The harbour master counted the boats that came in before the storm, and wrote each name down. "
+    links = "".join(f'<a href="/story/{i}">Another story about the coast, number {i}</a> ' for i in range(4))
+    html = f"""<html><body><main><article><h1>Boats before the storm</h1>
+        <p>{sentence * 3}</p><p>It rained.</p><p>{sentence * 2}</p>
+        <h2>The harbour at night</h2><p>{sentence * 3}</p>
+        <h2>Related articles</h2><p>{links}</p><p>Share this page</p><p>{links}</p>
+        </article></main></body></html>"""
+    bare = extract_plain_text(HTMLTree.parse(html), main_content=True)
+    assert "Related articles" in bare and "Share this page" in bare  # resiliparse alone keeps them
+
+    lines = resiliparse_text(html).split("\n")
+
+    assert lines[:2] == ["Boats before the storm", (sentence * 3).strip()]
+    assert "It rained." in lines and "The harbour at night" in lines  # short, but between article text
+    assert not any("Another story" in line for line in lines)
+    assert "Related articles" not in lines and "Share this page" not in lines
 
 
 def test_hostile_pages_are_quarantined_within_the_limits_and_the_run_goes_on():
