@@ -1,8 +1,9 @@
 """The run report: `report.json` for machines and `report.md` for people.
 
 Sections: totals and the accounting identity; one row per step (documents and bytes in and out,
-drops, time, documents/s); drops and quarantines by reason; input records by kind; the resolved
-config. Later stages add sections through `extra_sections`.
+drops, time, documents/s); the profile (time per stage, with a plot, and wall time per pass); drops
+and quarantines by reason; input records by kind; the resolved config. Later stages add sections
+through `extra_sections`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import yaml
 
 from pipeline.accounting import Accounting, metric_total, stat_total
 from pipeline.plan import PassPlan
+from pipeline.profile import PLOT_NAME, pass_wall_seconds, plot_profile, profile_markdown, stage_profile
 
 
 def step_rows(passes: list[PassPlan], stats_by_pass: dict[str, list[dict]]) -> list[dict]:
@@ -60,14 +62,18 @@ def write_report(
     wall_seconds: float,
     extra_sections: list[tuple[str, str, dict]] = (),
 ) -> dict:
+    steps = step_rows(passes, stats_by_pass)
+    stages = stage_profile(steps)
     report = {
         "name": config.get("name"),
         "wall_seconds": round(wall_seconds, 2),
         "accounting": accounting.to_dict(),
         "input_records": record_kinds(passes, stats_by_pass),
-        "steps": step_rows(passes, stats_by_pass),
+        "steps": steps,
+        "profile": {"stages": stages, "passes": pass_wall_seconds(passes)},
         "config": config,
     }
+    report["profile"]["plotted"] = plot_profile(stages, root / PLOT_NAME)
     for key, _, data in extra_sections:
         report[key] = data
     (root / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -97,6 +103,8 @@ def _markdown(report: dict, extra_sections) -> str:
         "",
         "## Steps",
         "",
+        "Time is the seconds each step spent on its documents, summed over tasks.",
+        "",
         "| pass | step | docs in | docs out | dropped | quarantined | MB in | MB out | CPU s | docs/s |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -107,6 +115,8 @@ def _markdown(report: dict, extra_sections) -> str:
             f"{row['dropped']:,} | {row['quarantined']:,} | {_mb(row['bytes_in'])} | {_mb(row['bytes_out'])} | "
             f"{row['seconds']:,.2f} | {rate} |"
         )
+    profile = report["profile"]
+    lines += ["", profile_markdown(profile["stages"], profile["passes"], profile["plotted"])]
     for title, key in (("Dropped", "dropped_by_reason"), ("Quarantined", "quarantined_by_reason")):
         if acc[key]:
             lines += ["", f"## {title} by reason", "", "| step | reason | documents |", "|---|---|---:|"]

@@ -64,6 +64,11 @@ class FindExactDuplicates(PipelineStep):
         self.folder = folder
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        with self.track_time():
+            self._find_duplicates()
+        yield from data or ()
+
+    def _find_duplicates(self) -> None:
         files = sorted(glob.glob(os.path.join(self.folder, "hashes", "*.parquet")))
         table = pa.concat_tables([pq.read_table(f, schema=_SCHEMA) for f in files]) if files else _SCHEMA.empty_table()
         # Sorted by (digest, id), the keeper, the smallest id, comes first in each run of equal digests.
@@ -80,7 +85,6 @@ class FindExactDuplicates(PipelineStep):
         self.stat_update("duplicates", value=len(duplicates))
         result = pa.table({"id": duplicates, "duplicate_of": duplicate_of}, schema=_DUPLICATES_SCHEMA)
         pq.write_table(result, os.path.join(self.folder, "duplicates.parquet"))
-        yield from data or ()
 
 
 class DropListedDuplicates(CorpusStep):

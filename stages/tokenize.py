@@ -107,8 +107,6 @@ class TrainTokenizer(PipelineStep):
         self.special_tokens = special_tokens
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
         heap: list[tuple[int, str, str]] = []  # (-key, id, text): a max-heap on the key
         held_bytes = 0
         for doc in data or ():
@@ -123,6 +121,13 @@ class TrainTokenizer(PipelineStep):
         chosen = sorted((doc_id, text) for _, doc_id, text in heap)
         self.stat_update("training_documents", value=len(chosen))
         self.stat_update("training_bytes", value=held_bytes)
+
+        with self.track_time():
+            self._train(chosen)
+        yield from ()
+
+    def _train(self, chosen: list[tuple[str, str]]) -> None:
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
         tokenizer = Tokenizer(models.BPE())
         tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -140,7 +145,6 @@ class TrainTokenizer(PipelineStep):
         partial = self.path + ".partial"
         tokenizer.save(partial)
         os.replace(partial, self.path)  # a killed trainer leaves no tokenizer that looks finished
-        yield from ()
 
 
 class Tokenize(CorpusStep):

@@ -97,6 +97,31 @@ def test_report_has_steps_totals_and_config(finished_run):
     assert "| read | kept | dropped | quarantined |" in markdown and "holds" in markdown
 
 
+def test_report_profiles_time_per_stage_and_pass(finished_run):
+    _, out, _ = finished_run
+    report = json.loads((out / "report.json").read_text())
+    stages = {row["stage"]: row for row in report["profile"]["stages"]}
+    assert list(stages) == ["read/write", "normalize", "exact_dedup"]
+    step_seconds = sum(row["seconds"] for row in report["steps"])
+    assert sum(row["cpu_seconds"] for row in stages.values()) == pytest.approx(step_seconds, abs=0.01)
+    assert sum(row["share"] for row in stages.values()) == pytest.approx(1.0, abs=0.001)
+    # the find pass is timed too, not only the per-document steps
+    find = next(row for row in report["steps"] if row["step"] == "exact_dedup.find")
+    assert find["seconds"] > 0
+    normalize = stages["normalize"]
+    assert normalize["documents_per_cpu_second"] == pytest.approx(
+        normalize["documents"] / normalize["cpu_seconds"], rel=0.01
+    )
+    passes = report["profile"]["passes"]
+    assert [row["pass"] for row in passes] == ["1-documents", "2-exact_dedup", "3-documents"]
+    assert all(row["wall_seconds"] > 0 for row in passes)
+    assert report["wall_seconds"] >= max(row["wall_seconds"] for row in passes)
+    markdown = (out / "report.md").read_text()
+    slowest = max((row for name, row in stages.items() if name != "read/write"), key=lambda r: r["cpu_seconds"])
+    assert f"Slowest stage: **{slowest['stage']}**" in markdown
+    assert (out / "profile.png").stat().st_size > 0
+
+
 def test_one_task_and_four_tasks_keep_the_same_documents(finished_run, tmp_path):
     sample, out, _ = finished_run
     single = run(parse_config(_config(sample, tmp_path / "one", tasks=1, workers=1)), show_progress=False)

@@ -143,13 +143,14 @@ class FindBandPairs(PipelineStep):
         self.references = references
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        signatures = load_signatures(self.folder, self.num_perm, False, self.references).signatures
-        os.makedirs(os.path.join(self.folder, "pairs"), exist_ok=True)
-        for band in range(rank, self.bands, world_size):
-            pairs = band_pairs(signatures, band, self.rows)
-            self.stat_update("candidates", value=len(pairs))
-            table = pa.table({"i": pairs[:, 0], "j": pairs[:, 1]})
-            pq.write_table(table, os.path.join(self.folder, "pairs", f"{band:05d}.parquet"))
+        with self.track_time():
+            signatures = load_signatures(self.folder, self.num_perm, False, self.references).signatures
+            os.makedirs(os.path.join(self.folder, "pairs"), exist_ok=True)
+            for band in range(rank, self.bands, world_size):
+                pairs = band_pairs(signatures, band, self.rows)
+                self.stat_update("candidates", value=len(pairs))
+                table = pa.table({"i": pairs[:, 0], "j": pairs[:, 1]})
+                pq.write_table(table, os.path.join(self.folder, "pairs", f"{band:05d}.parquet"))
         yield from data or ()
 
 
@@ -173,6 +174,11 @@ class FindNearDuplicates(PipelineStep):
         self.only_against, self.save_to = options["only_against"], options["save_to"]
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        with self.track_time():
+            self._find_near_duplicates()
+        yield from data or ()
+
+    def _find_near_duplicates(self) -> None:
         for reference in self.references:
             check_index(reference, self.settings)
         rows = load_signatures(
@@ -232,4 +238,3 @@ class FindNearDuplicates(PipelineStep):
         for key in ("documents", "candidates", "duplicates"):
             self.stat_update(key, value=summary[key])
         self.stat_update("rejected", value=found.rejected)
-        yield from data or ()

@@ -61,6 +61,11 @@ class PublishDataset(PipelineStep):
         self.tokenizer = tokenizer
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        with self.track_time():
+            self._publish()
+        yield from data or ()
+
+    def _publish(self) -> None:
         from streaming.base.util import merge_index
 
         settings = self.settings
@@ -108,7 +113,6 @@ class PublishDataset(PipelineStep):
         os.replace(partial, final)
         for key in ("samples", "shards", "tokens_written"):
             self.stat_update(key, value=totals[key])
-        yield from data or ()
 
     def _merge_provenance(self, index_files: list[str]) -> tuple[pa.Table, dict]:
         work = self.settings["work_folder"]
