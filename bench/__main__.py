@@ -8,7 +8,7 @@ import platform
 import sys
 from pathlib import Path
 
-from bench import dedup_e2e, html, minhash, normalize, pii, training_data, workers
+from bench import dedup_e2e, e2e, html, minhash, normalize, pii, training_data, workers
 
 BENCHMARKS = {
     "normalize": normalize.run,
@@ -18,6 +18,7 @@ BENCHMARKS = {
     "dedup_e2e": dedup_e2e.run,
     "pii": pii.run,
     "workers": workers.run,
+    "e2e": e2e.run,
 }
 
 

@@ -227,11 +227,12 @@ class CandidatePhoneRecognizer(PhoneRecognizer):
 
         results = []
         for run in PHONE_CANDIDATE.finditer(text):
-            if not self._windowed._could_be_phone(run.group()):
+            regions = self._windowed.phone_regions(run.group())
+            if not regions:
                 continue
             start = max(0, run.start() - 1)
             snippet = text[start : run.end() + _EXTENSION_CHARS]
-            for region in self.supported_regions:
+            for region in regions:
                 for match in phonenumbers.PhoneNumberMatcher(snippet, region, leniency=self.leniency):
                     if not run.start() <= start + match.start < run.end():
                         continue
@@ -299,7 +300,7 @@ class WindowedAnalyzer:
         self.keywords_before = enhancer.context_prefix_count + 2
         self.keywords_after = enhancer.context_suffix_count + 2
         self._nlp = analyzer.nlp_engine.nlp[LANGUAGE]
-        self._phone_verdicts: dict[str, bool] = {}
+        self._phone_regions: dict[str, tuple[str, ...]] = {}
         self._keywords_in_word: dict[str, int] = {}
         self.windows_analyzed = 0
         self.characters_analyzed = 0
@@ -349,20 +350,32 @@ class WindowedAnalyzer:
                         candidates.append((match.start(), match.end(), entity))
         if self.phone is not None:
             for match in PHONE_CANDIDATE.finditer(text):
-                if self._could_be_phone(match.group()):
+                if self.phone_regions(match.group()):
                     candidates.append((match.start(), match.end(), "PHONE_NUMBER"))
         return candidates
 
-    def _could_be_phone(self, run: str) -> bool:
-        # phonenumbers decides on the run itself and only rejects because of the characters next to it
-        # (a letter, a time-stamp suffix), so a verdict on the bare run is a safe upper bound.
-        verdict = self._phone_verdicts.get(run)
-        if verdict is None:
-            verdict = bool(self.phone.analyze(f" {run} ", ["PHONE_NUMBER"], None))
-            if len(self._phone_verdicts) > 200_000:
-                self._phone_verdicts.clear()
-            self._phone_verdicts[run] = verdict
-        return verdict
+    def phone_regions(self, run: str) -> tuple[str, ...]:
+        """The regions whose phone matcher finds a number in the bare run (none: not a phone number).
+
+        phonenumbers decides on the run itself and only rejects because of the characters next to it
+        (a letter, a time-stamp suffix), so a region that finds nothing in the bare run finds nothing
+        starting in it in context either: the windows ask only these regions, not all of them.
+        """
+        regions = self._phone_regions.get(run)
+        if regions is None:
+            import phonenumbers
+
+            padded = f" {run} "
+            leniency = self.phone.leniency
+            regions = tuple(
+                region
+                for region in self.phone.supported_regions
+                if any(True for _ in phonenumbers.PhoneNumberMatcher(padded, region, leniency=leniency))
+            )
+            if len(self._phone_regions) > 200_000:
+                self._phone_regions.clear()
+            self._phone_regions[run] = regions
+        return regions
 
     def _windows(self, text: str, candidates):
         """Merged (start, end, entity types, candidate spans) windows of whole words around candidates.
