@@ -306,3 +306,18 @@ def test_the_shipped_gpt2_config_runs_with_the_tokenizer_file(small_sample, tmp_
     manifest = json.loads((tmp_path / "out" / "mds" / "manifest.json").read_text())
     assert (manifest["vocab_size"], manifest["eos_id"], manifest["dtype"]) == (50257, 50256, "uint16")
     assert verify_dataset(tmp_path / "out" / "mds").ok
+
+
+def test_the_writer_loads_without_streamings_dataset_side_which_still_imports_afterwards():
+    script = """
+import sys
+from stages.mds.writer_import import streaming_module
+merge_index = streaming_module("streaming.base.util").merge_index  # util first: the order with a cycle
+writer = streaming_module("streaming.base.format.mds.writer")
+heavy = [m for m in ("streaming.base.dataset", "streaming.text", "transformers") if m in sys.modules]
+import streaming
+from streaming import StreamingDataset
+print(heavy, streaming.MDSWriter is writer.MDSWriter, StreamingDataset.__name__, callable(merge_index))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.split("\n")[-2] == "[] True StreamingDataset True"

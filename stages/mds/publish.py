@@ -15,6 +15,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from stages.mds.pack import token_dtype
 from stages.mds.write import bucket_dataset_folder, partial_dataset_folder
+from stages.mds.writer_import import streaming_module
 
 MANIFEST = "manifest.json"
 PROVENANCE = "provenance.parquet"
@@ -66,7 +67,7 @@ class PublishDataset(PipelineStep):
         yield from data or ()
 
     def _publish(self) -> None:
-        from streaming.base.util import merge_index
+        merge_index = streaming_module("streaming.base.util").merge_index
 
         settings = self.settings
         final = dataset_folder(settings["output_folder"])

@@ -17,6 +17,7 @@ from datatrove.pipeline.base import PipelineStep
 from stages.mds.pack import Packed, pack_concatenated, pack_whole_documents, token_dtype
 from stages.mds.scatter import bucket_folder, bucket_schema
 from stages.mds.shuffle import sample_order
+from stages.mds.writer_import import streaming_module
 
 PROVENANCE_SCHEMA = pa.schema([("position", pa.int64()), ("packed", pa.int64()), ("doc_ids", pa.list_(pa.string()))])
 
@@ -53,7 +54,7 @@ def _encoded_token_samples(encoding: str, samples: np.ndarray):
     the rest of the write. The header is the library's own, taken from its encoding of the first
     sample, and checked against it.
     """
-    from streaming.base.format.mds.encodings import mds_encode
+    mds_encode = streaming_module("streaming.base.format.mds.encodings").mds_encode
 
     if not len(samples):
         return
@@ -109,7 +110,7 @@ class WriteBuckets(PipelineStep):
         return table, order.to_numpy()
 
     def _write_bucket(self, bucket: int, dtype: str | None, pad_id: int | None) -> None:
-        from streaming import MDSWriter
+        MDSWriter = streaming_module("streaming.base.format.mds.writer").MDSWriter  # noqa: N806 - the library's class
 
         settings = self.settings
         table, by_key = self._read_bucket(bucket)
