@@ -241,17 +241,20 @@ def _shared_warc(folder: Path) -> tuple[Path, int] | None:
 
 
 def _scaling_note(rows: list[dict]) -> str:
-    """Each size against the smallest: linear cost means time and pages grow by the same factor."""
-    base = rows[0]
+    """Each side's wall time fitted as fixed seconds + seconds per page (least squares over the sizes),
+    with the largest deviation from the fit: linear cost means a small deviation. Memory as a factor."""
+    import numpy as np
+
+    pages = np.array([row["pages"] for row in rows], dtype=float)
     parts = []
-    for row in rows[1:]:
-        grown = {
-            side: (row[f"{side}_seconds"] / base[f"{side}_seconds"], row[f"{side}_peak_mb"] / base[f"{side}_peak_mb"])
-            for side in ("ours", "datatrove")
-        }
+    for side in ("ours", "datatrove"):
+        seconds = np.array([row[f"{side}_seconds"] for row in rows])
+        per_page, fixed = np.polyfit(pages, seconds, 1)
+        deviation = np.max(np.abs(seconds - (fixed + per_page * pages)) / seconds)
+        memory = rows[-1][f"{side}_peak_mb"] / rows[0][f"{side}_peak_mb"]
         parts.append(
-            f"{row['pages']:,} vs {base['pages']:,} pages ({row['pages'] / base['pages']:.0f}x): "
-            + ", ".join(f"{side} time {t:.2f}x, peak memory {m:.2f}x" for side, (t, m) in grown.items())
+            f"{side} {fixed:.1f} s + {per_page * 1000:.2f} ms/page (fit within {deviation:.1%}), "
+            f"peak memory x{memory:.2f} from {rows[0]['pages']:,} to {rows[-1]['pages']:,} pages"
         )
     return "scaling: " + "; ".join(parts)
 
