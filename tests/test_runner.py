@@ -153,7 +153,9 @@ def test_failed_task_fails_the_run_naming_task_and_log(small_sample, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     logs = assert_first_pass_failure_is_named(parse_config(_config(small_sample, out)))
-    assert "NotADirectoryError" in logs[0].read_text()
+    # The first task to fail stops the pass: the pool ends the other running tasks, whose logs may be cut
+    # off before their error, so one named log (not necessarily the first) holds it.
+    assert any("NotADirectoryError" in log.read_text() for log in logs)
 
 
 def test_cli_exits_non_zero_on_failed_task(small_sample, tmp_path):
