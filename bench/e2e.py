@@ -147,19 +147,12 @@ def _tokenizer(folder: Path) -> Path:
         return shared
     import random
 
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
     from pipeline.sample.prose import LANGUAGES, Prose
+    from stages.tokenize import train_byte_level_bpe
 
     rng = random.Random(0)
     texts = [Prose(rng, LANGUAGES[i % len(LANGUAGES)]).paragraph() for i in range(4000)]
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=8192, special_tokens=[EOS], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
-    )
-    tokenizer.train_from_iterator(texts, trainer)
+    tokenizer = train_byte_level_bpe(texts, vocab_size=8192, min_frequency=0, special_tokens=[EOS])
     path = folder / "tokenizer.json"
     tokenizer.save(str(path))
     return path

@@ -127,24 +127,35 @@ class TrainTokenizer(PipelineStep):
         yield from ()
 
     def _train(self, chosen: list[tuple[str, str]]) -> None:
-        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-        tokenizer = Tokenizer(models.BPE())
-        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-        tokenizer.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(
-            vocab_size=self.vocab_size,
-            min_frequency=self.min_frequency,
-            special_tokens=self.special_tokens,
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-            show_progress=False,
+        tokenizer = train_byte_level_bpe(
+            (text for _, text in chosen), self.vocab_size, self.min_frequency, self.special_tokens, len(chosen)
         )
-        tokenizer.train_from_iterator((text for _, text in chosen), trainer, length=len(chosen))
         self.stat_update("vocab_size", value=tokenizer.get_vocab_size())
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         partial = self.path + ".partial"
         tokenizer.save(partial)
         os.replace(partial, self.path)  # a killed trainer leaves no tokenizer that looks finished
+
+
+def train_byte_level_bpe(
+    texts, vocab_size: int, min_frequency: int, special_tokens: list[str], length: int | None = None
+):
+    """A GPT-2-style byte-level BPE `tokenizers.Tokenizer` trained on `texts` (the full byte alphabet,
+    so any text encodes)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=special_tokens,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts, trainer, length=length)
+    return tokenizer
 
 
 class Tokenize(CorpusStep):

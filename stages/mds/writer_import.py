@@ -13,6 +13,7 @@ this: the import system reads a package's `__path__` to find its submodules, whi
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import importlib.util
 import sys
 import types
@@ -55,6 +56,4 @@ def _register_deferred_packages() -> None:
 
 
 def _child_spec(parent: types.ModuleType, name: str):
-    import importlib.machinery
-
     return importlib.machinery.PathFinder.find_spec(name, parent.__path__)
