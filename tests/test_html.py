@@ -113,6 +113,20 @@ def test_fast_mode_judges_short_blocks_by_their_neighbours_and_drops_headings_le
     assert "Related articles" not in lines and "Share this page" not in lines
 
 
+def test_fast_mode_reads_the_whole_body_when_resiliparse_discards_the_whole_page():
+    sentence = "The harbour master counted the boats that came in before the storm, and wrote each name down. "
+    menu = "".join(f'<a href="/section/{i}">Section {i}</a> ' for i in range(8))
+    # A layout wrapper named like page furniture: resiliparse's main-content rules drop everything inside it.
+    html = f"""<html><body><div class="site-footer-wrap"><nav><p>{menu}</p></nav>
+        <article><h1>Boats before the storm</h1><p>{sentence * 3}</p><p>{sentence * 2}</p></article>
+        </div></body></html>"""
+    assert not extract_plain_text(HTMLTree.parse(html), main_content=True).strip()
+
+    lines = resiliparse_text(html).split("\n")
+
+    assert lines == ["Boats before the storm", (sentence * 3).strip(), (sentence * 2).strip()]
+
+
 def test_hostile_pages_are_quarantined_within_the_limits_and_the_run_goes_on():
     normal = (
         "<html><body><article><p>" + "An ordinary sentence about the harbour. " * 20 + "</p></article></body></html>"

@@ -41,20 +41,21 @@ def _resiliparse_blocks(html: str) -> list[_Block]:
     """resiliparse's main content as blocks (its blank-line-separated paragraphs, headings, lists).
 
     Extraction runs in minimal-HTML mode because the block rules below need the links and headings.
+    resiliparse's main-content rules work on class names and page layout, and now and then discard the
+    whole page (html-dev has such pages built on common WordPress themes, whose wrappers carry names
+    like `content-sidebar-wrap`); then the whole body is read instead, and the block rules below, which
+    judge by link density and context rather than by markup, separate the article from the rest. Its
+    `post_meta=False` is not used for the same reason: on those themes it removed whole articles along
+    with their bylines (short bylines go by the context rule anyway).
     """
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
 
-    marked_up = extract_plain_text(
-        HTMLTree.parse(html),
-        main_content=True,
-        preserve_formatting="minimal_html",
-        links=True,
-        comments=False,
-        post_meta=False,
-        alt_texts=False,
-        list_bullets=False,
-    )
+    tree = HTMLTree.parse(html)
+    options = dict(preserve_formatting="minimal_html", links=True, comments=False, alt_texts=False, list_bullets=False)
+    marked_up = extract_plain_text(tree, main_content=True, **options)
+    if not marked_up.strip():
+        marked_up = extract_plain_text(tree, main_content=False, **options)
     blocks = []
     for block in _BLOCK_GAP.split(marked_up):
         text = html_entities.unescape(_TAG.sub("", block)).strip()
