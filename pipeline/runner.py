@@ -23,6 +23,7 @@ from pipeline.plan import BUDGET_COUNTER_LABEL, PassPlan, build_plan, final_docu
 from pipeline.progress import PassProgress
 from pipeline.report import write_report
 from pipeline.training_data import training_data_section
+from pipeline.worker_imports import start_fork_server
 
 
 class RunError(RuntimeError):
@@ -100,9 +101,12 @@ def _run_pass(plan: PassPlan, settings, show_progress: bool, label: str) -> None
         except RayResourcesError as error:
             raise RunError(str(error)) from None
     else:
-        executor = QuietLocalExecutor(
-            plan.steps, tasks=plan.tasks, workers=min(settings.workers, plan.tasks), logging_dir=plan.logging_dir
-        )
+        workers = min(settings.workers, plan.tasks)
+        if settings.workers > 1 and workers == 1:
+            # datatrove runs a lone worker's tasks in this process, which has not imported their libraries
+            # (torch, under the MDS index merge: 2 s); a pool of two forks one from the fork server, which has.
+            workers = 2
+        executor = QuietLocalExecutor(plan.steps, tasks=plan.tasks, workers=workers, logging_dir=plan.logging_dir)
     try:
         with PassProgress(label, plan.logging_dir, plan.tasks, enabled=show_progress, documents=plan.documents):
             executor.run()
@@ -134,6 +138,8 @@ def _failed_tasks_message(plan: PassPlan, executor, error: Exception | None) -> 
 
 def run(config: RunConfig, overwrite: bool = False, show_progress: bool = True) -> RunResult:
     started = time.monotonic()
+    if config.executor.kind == "local" and config.executor.workers > 1:
+        start_fork_server(config.stages)
     layout = RunLayout(Path(config.output.folder))
     ensure_sample(config)
     passes = build_plan(config, layout)  # before touching the output folder: a config error leaves it as it was

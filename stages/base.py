@@ -138,6 +138,12 @@ class StageOptions(BaseModel):
         """The steps this stage adds to the run, in order; a `Pass` item ends the current pass."""
         raise NotImplementedError
 
+    @staticmethod
+    def import_libraries() -> None:
+        """Import the heavy libraries this stage's steps import lazily (lazily, so that checking a
+        config stays fast). The run calls it ahead of time in the process its pool workers fork from
+        (pipeline/worker_imports.py); nothing to import by default."""
+
 
 @dataclass(frozen=True)
 class StageContext:

@@ -314,3 +314,39 @@ def test_one_big_input_file_gives_every_task_work(tmp_path, input_format):
     assert all(n > 0 for n in shared) and sum(shared) == sum(alone)
     assert sorted(alone, reverse=True)[1:] == [0, 0, 0]  # datatrove alone: one task does everything
     assert shared_ids == alone_ids
+
+
+WORKER_MODULES_SCRIPT = """
+import json
+import sys
+import multiprocess
+from pipeline.worker_imports import start_fork_server
+from stages.mds import MdsOptions
+from stages.pii import PiiOptions
+
+start_fork_server([PiiOptions(), MdsOptions()])
+
+def modules_at_start(names):
+    import sys
+    return [name for name in names if name in sys.modules]
+
+with multiprocess.get_context("forkserver").Pool(1) as pool:
+    in_worker = pool.map(modules_at_start, [NAMES])[0]
+print(json.dumps({"worker": in_worker, "main": modules_at_start(NAMES)}))
+"""
+
+
+def test_pool_workers_fork_with_their_stages_libraries_already_imported():
+    names = ["presidio_analyzer", "spacy", "streaming.base.format.mds.writer", "stages.pii.steps"]
+    # A fresh interpreter: the fork server is per process, and this one's may have started without them.
+    result = subprocess.run(
+        [sys.executable, "-c", f"NAMES = {names!r}" + WORKER_MODULES_SCRIPT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    modules = json.loads(result.stdout.strip().splitlines()[-1])
+    assert modules["worker"] == names
+    assert modules["main"] == []  # the main process stays light: the fork server imported them

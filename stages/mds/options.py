@@ -12,6 +12,7 @@ from stages.mds.publish import PublishDataset
 from stages.mds.scatter import ScatterToBuckets
 from stages.mds.upload import UploadDataset
 from stages.mds.write import WriteBuckets
+from stages.mds.writer_import import streaming_module
 from stages.tokenize import TOKENIZER_ARTIFACT
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
@@ -89,6 +90,10 @@ class MdsOptions(StageOptions):
         if not match:
             raise ValueError(f"{value!r} is not a size: write bytes or e.g. 64mb, 512kb, 1gb")
         return int(float(match.group(1)) * _UNITS[(match.group(2) or "b").lower()])
+
+    @staticmethod
+    def import_libraries() -> None:
+        streaming_module("streaming.base.format.mds.writer")  # with streaming.base.util, for publish
 
     def build(self, context: StageContext) -> list:
         tokenizer = None

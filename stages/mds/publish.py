@@ -81,6 +81,9 @@ class PublishDataset(PipelineStep):
         missing = [path for path in index_files if not os.path.exists(path)]
         if missing:
             raise IncompleteDataset(f"{len(missing)} bucket(s) have no index.json, first {missing[0]}: rerun the run")
+        merged = os.path.join(partial, "index.json")
+        if os.path.exists(merged):  # left by an attempt stopped after merging: merge_index will not replace it
+            os.remove(merged)
         with _streaming_warnings_silenced():
             merge_index(index_files, partial)
 

@@ -75,6 +75,17 @@ class PiiOptions(StageOptions):
     def action_for(self, entity_type: str) -> Action:
         return self.policy.get(entity_type, self.policy["default"])
 
+    @staticmethod
+    def import_libraries() -> None:
+        from stages.pii.engine import without_deep_learning_imports
+
+        with without_deep_learning_imports():
+            import presidio_anonymizer  # noqa: F401
+
+            import stages.pii.prefilter  # noqa: F401
+            import stages.pii.recognizers  # noqa: F401
+            import stages.pii.steps  # noqa: F401
+
     def build(self, context: StageContext) -> list:
         from stages.pii.erasure import ErasureList
         from stages.pii.steps import ScrubPersonalData
