@@ -227,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--set",
         action="append",
         metavar="KEY=VALUE",
-        help="override one config value by its key path, e.g. --set executor.tasks=8 (repeatable)",
+        help="override one config value by its key path, e.g. --set executor.tasks=8; a number indexes a list: "
+        "--set stages.0.extractor=resiliparse (repeatable)",
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bars (for logs and CI)")
     run.set_defaults(handler=_cmd_run)

@@ -176,7 +176,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with `input`, `stages`, `output` at the top level")
     for dotted, value in (overrides or {}).items():
-        _set_dotted(raw, dotted, value)
+        _set_dotted(raw, dotted, value, path)
     return parse_config(raw, source=str(path))
 
 
@@ -187,12 +187,27 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> RunConfig:
         raise ConfigError(explain_validation_error(error, source)) from None
 
 
-def _set_dotted(raw: dict, dotted: str, value: Any) -> None:
-    node = raw
-    *parents, leaf = dotted.split(".")
-    for key in parents:
-        node = node.setdefault(key, {})
-    node[leaf] = value
+def _set_dotted(raw: dict, dotted: str, value: Any, source: Path) -> None:
+    """Set `a.b.c` in the raw config; a number indexes a list (`stages.0.extractor`: the first stage)."""
+    node: Any = raw
+    keys = dotted.split(".")
+    for depth, key in enumerate(keys):
+        where = ".".join(keys[:depth])
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise ConfigError(
+                    f"{source}: --set {dotted}: {where} is a list of {len(node)}; "
+                    f"index it with a number from 0 to {len(node) - 1}"
+                )
+            key = int(key)
+        elif not isinstance(node, dict):
+            raise ConfigError(f"{source}: --set {dotted}: {where} is a value, not a section")
+        if depth == len(keys) - 1:
+            node[key] = value
+        elif isinstance(node, dict):
+            node = node.setdefault(key, {})
+        else:
+            node = node[key]
 
 
 def explain_validation_error(error: ValidationError, source: str) -> str:

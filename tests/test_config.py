@@ -81,6 +81,17 @@ def test_overrides_by_key_path(tmp_path):
     assert config.executor.tasks == 8 and config.output.folder == "elsewhere"
 
 
+def test_overrides_index_the_stages_list_and_a_bad_path_says_how(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(VALID))
+    config = load_config(path, overrides={"stages.0.min_chars": 5})
+    assert config.stages[0].min_chars == 5
+    with pytest.raises(ConfigError, match=r"stages is a list of 1; index it with a number from 0 to 0"):
+        load_config(path, overrides={"stages.normalize.min_chars": 5})
+    with pytest.raises(ConfigError, match=r"output.folder is a value, not a section"):
+        load_config(path, overrides={"output.folder.x": 5})
+
+
 def test_fingerprint_ignores_workers_but_not_stages():
     base = parse_config(VALID)
     more_workers = parse_config({**VALID, "executor": {"workers": 7}})
