@@ -92,6 +92,11 @@ def ensure_sample(config: RunConfig) -> None:
     marker.write_text(json.dumps(settings))
 
 
+def _pools_fork_from_server(settings) -> bool:
+    """Whether the run's passes run in local worker pools, forked from the fork server (worker_imports)."""
+    return settings.kind == "local" and settings.workers > 1
+
+
 def _run_pass(plan: PassPlan, settings, show_progress: bool, label: str) -> None:
     if settings.kind == "ray":
         from pipeline.ray_executor import RayResourcesError, ray_executor
@@ -102,7 +107,7 @@ def _run_pass(plan: PassPlan, settings, show_progress: bool, label: str) -> None
             raise RunError(str(error)) from None
     else:
         workers = min(settings.workers, plan.tasks)
-        if settings.workers > 1 and workers == 1:
+        if _pools_fork_from_server(settings) and workers == 1:
             # datatrove runs a lone worker's tasks in this process, which has not imported their libraries
             # (torch, under the MDS index merge: 2 s); a pool of two forks one from the fork server, which has.
             workers = 2
@@ -138,7 +143,7 @@ def _failed_tasks_message(plan: PassPlan, executor, error: Exception | None) -> 
 
 def run(config: RunConfig, overwrite: bool = False, show_progress: bool = True) -> RunResult:
     started = time.monotonic()
-    if config.executor.kind == "local" and config.executor.workers > 1:
+    if _pools_fork_from_server(config.executor):
         start_fork_server(config.stages)
     layout = RunLayout(Path(config.output.folder))
     ensure_sample(config)
