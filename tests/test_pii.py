@@ -98,8 +98,66 @@ def test_the_digit_gate_is_derived_from_the_patterns():
     assert gate == DigitGate(digits=9, width=11)  # 123-45-6789 is the widest form
     import numpy as np
 
-    assert gate.passes(np.array([0, 1, 2, 4, 5, 7, 8, 9, 10]))
-    assert not gate.passes(np.array([0, 1, 2, 4, 5, 7, 8, 9, 30]))
+    # Nine digits within 11 characters at 0..10: a match lies in [0, 11), clipped to the text.
+    assert gate.spans("x" * 40, np.array([0, 1, 2, 4, 5, 7, 8, 9, 10])) == [(0, 11)]
+    assert gate.spans("x" * 40, np.array([0, 1, 2, 4, 5, 7, 8, 9, 30])) == []
+    # 20 digits at 10..29: each nine of them widen to a stretch, [8, 21) to [19, 32); they merge.
+    assert gate.spans("x" * 40, np.arange(10, 30)) == [(8, 32)]
+
+
+def test_scanning_only_the_gated_stretches_finds_what_a_whole_scan_finds(analyzer):
+    """Matches right at a stretch's edge, lookaheads past it, and digit tables that pair differently
+    when a scan starts mid-way: the stretches' matches equal a scan of the whole text."""
+    rng = random.Random(8)
+    texts = _generated_texts(150, seed=9)
+    for _ in range(300):  # digit soup with the separators national IDs use, next to letters
+        texts.append("".join(rng.choice("0123456789  -./AZaz\n") for _ in range(rng.randint(20, 300))))
+    whole = []
+    for entity, _gate, patterns in analyzer.pattern_recognizers:
+        for compiled, _reach in patterns:
+            whole.append((entity, compiled))
+    for number, text in enumerate(texts):
+        matches = [(entity, m) for entity, compiled in whole for m in compiled.finditer(text)]
+        expected = sorted((m.start(), m.end(), entity) for entity, m in matches if m.end() > m.start())
+        assert sorted(analyzer._candidates_of_patterns(text)) == expected, f"text #{number}"
+
+
+def _phone_runs(count: int, seed: int) -> list[str]:
+    """Runs of digits as web text has them (dates, prices, tables, references) and phone numbers of many
+    countries, written nationally, internationally and with their international prefixes."""
+    from stages.pii.phone import PHONE_CANDIDATE
+
+    rng = random.Random(seed)
+    personal = PersonalData(rng)
+    runs = {m.group() for text in _generated_texts(120, seed) for m in PHONE_CANDIDATE.finditer(text)}
+    runs |= {personal.phone() for _ in range(200)}
+    while len(runs) < count:
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(4, 16)))
+        cuts = sorted(rng.sample(range(1, len(digits)), rng.randint(0, 3)))
+        blocks = [digits[a:b] for a, b in zip([0, *cuts], [*cuts, len(digits)], strict=True)]
+        run = rng.choice([" ", "-", ".", "/", ") ", " x "]).join(blocks)
+        runs.add(rng.choice(["", "", "(", "00", "011 ", "0"]) + run)
+    return sorted(runs)
+
+
+def test_the_phone_metadata_bound_never_rules_out_a_region_whose_matcher_finds_a_number():
+    import phonenumbers
+
+    from stages.pii.entities import DEFAULT_PHONE_REGIONS
+    from stages.pii.phone import RegionMetadataBound
+
+    regions = [*DEFAULT_PHONE_REGIONS, "AR", "MX", "JP", "RU", "ZA"]  # AR and MX rewrite national prefixes
+    bound = RegionMetadataBound(regions, leniency=1)
+    missed, asked = [], 0
+    for number, run in enumerate(_phone_runs(2500, seed=21)):
+        kept = bound.possible(run, regions)
+        asked += len(kept)
+        for region in regions:
+            if any(True for _ in phonenumbers.PhoneNumberMatcher(f" {run} ", region, leniency=1)):
+                if region not in kept:
+                    missed.append((number, region))
+    assert not missed, f"{len(missed)} runs ruled out of a region that finds a number in them, e.g. {missed[:5]}"
+    assert asked < 0.6 * 2500 * len(regions), "the bound should rule most regions out for most runs"
 
 
 def test_placeholders_replace_findings_and_leave_everything_else(tmp_path):

@@ -31,11 +31,11 @@ import re._parser as sre_parse  # the stdlib's regex parser: reads a pattern's d
 from dataclasses import dataclass
 
 import numpy as np
-from phonenumbers.phonenumberutil import _PLUS_CHARS, _VALID_PUNCTUATION
 from presidio_analyzer import PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
 from stages.pii.engine import LANGUAGE
+from stages.pii.phone import PHONE_CANDIDATE, CandidatePhoneRecognizer, PhoneVerdicts
 
 # A literal every match of the type contains, where the patterns give no useful digit count.
 LITERAL_GATES = {
@@ -46,13 +46,19 @@ LITERAL_GATES = {
     "IBAN_CODE": re.compile(r"[A-Za-z]{2}[0-9]{2}"),
     "URL_CREDENTIALS": re.compile("://"),
 }
-# phonenumbers' matcher reads candidates made of these characters (its _PATTERN); no valid number in any
-# region has fewer than 4 digits (the shortest national numbers, e.g. Austria's, have 4).
-_LEAD = "[" + _PLUS_CHARS + r"(\[（［]"
-_PUNCT = "[" + _VALID_PUNCTUATION + "]"
-PHONE_CANDIDATE = re.compile(f"(?:{_LEAD}{_PUNCT}{{0,4}}){{0,2}}\\d(?:[{_VALID_PUNCTUATION}\\s]*\\d){{3,}}")
+_WHOLE_TEXT = "whole text"  # no gate: every text is scanned
 _DIGIT = re.compile(r"\d")
 _WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class LiteralGate:
+    """A match contains `literal` somewhere (no bound on where): the whole text is scanned when it occurs."""
+
+    literal: re.Pattern
+
+    def spans(self, text: str, digit_positions) -> list[tuple[int, int]]:
+        return [(0, len(text))] if self.literal.search(text) else []
 
 
 @dataclass(frozen=True)
@@ -62,13 +68,20 @@ class DigitGate:
     digits: int
     width: int | None
 
-    def passes(self, digit_positions: np.ndarray) -> bool:
+    def spans(self, text: str, digit_positions: np.ndarray) -> list[tuple[int, int]]:
+        """The merged stretches of text every match lies in: around `digits` digits within `width`."""
         if len(digit_positions) < self.digits:
-            return False
+            return []
         if self.width is None:
-            return True
+            return [(0, len(text))]
         span = self.digits - 1
-        return bool((digit_positions[span:] - digit_positions[: len(digit_positions) - span] < self.width).any())
+        first = digit_positions[: len(digit_positions) - span]
+        last = digit_positions[span:]
+        dense = np.nonzero(last - first < self.width)[0]
+        if not len(dense):
+            return []
+        # A match [s, e) holding digits first..last has e - s <= width, so last - width < s and e <= first + width.
+        return _merged(np.maximum(last[dense] - self.width + 1, 0), np.minimum(first[dense] + self.width, len(text)))
 
     @classmethod
     def of(cls, recognizer: PatternRecognizer) -> DigitGate | None:
@@ -97,10 +110,11 @@ class AlphanumericRunGate:
     length: int
 
     def __post_init__(self):
-        object.__setattr__(self, "_run", re.compile(f"[A-Za-z0-9\u0130\u0131\u017f\u212a]{{{self.length}}}"))
+        object.__setattr__(self, "_run", re.compile(f"[A-Za-z0-9\u0130\u0131\u017f\u212a]{{{self.length},}}"))
 
-    def search(self, text: str):
-        return self._run.search(text)
+    def spans(self, text: str, digit_positions) -> list[tuple[int, int]]:
+        """The runs of letters and digits at least `length` long: a match is inside one."""
+        return [m.span() for m in self._run.finditer(text)]
 
     @classmethod
     def of(cls, recognizer: PatternRecognizer) -> AlphanumericRunGate | None:
@@ -109,6 +123,61 @@ class AlphanumericRunGate:
             return None
         length = min(parsed.getwidth()[0] for parsed in patterns)
         return cls(length) if length > 1 else None
+
+
+def _merged(starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, int]]:
+    """Overlapping or touching [start, end) stretches merged; both arrays ascend."""
+    merged = []
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(start, end) for start, end in merged]
+
+
+def _lookahead_reach(parsed) -> int | None:
+    """How many characters past the position it is at the pattern may read without consuming them
+    (lookaheads, \\b, $); None when unbounded. A scan of a stretch may stop that far past its end."""
+    reach = 0
+    for op, argument in parsed:
+        name = str(op)
+        if name == "AT":
+            reach = max(reach, 1)
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            direction, inner = argument
+            inner_reach = _lookahead_reach(inner)
+            if inner_reach is None:
+                return None
+            if direction == 1:
+                high = inner.getwidth()[1]
+                if high >= sre_parse.MAXREPEAT:
+                    return None
+                reach = max(reach, high + inner_reach)
+            else:
+                reach = max(reach, inner_reach)
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT", "SUBPATTERN", "ATOMIC_GROUP", "BRANCH"):
+            if name == "BRANCH":
+                children = argument[1]
+            elif name == "ATOMIC_GROUP":
+                children = [argument]
+            else:
+                children = [argument[-1]]
+            for child in children:
+                child_reach = _lookahead_reach(child)
+                if child_reach is None:
+                    return None
+                reach = max(reach, child_reach)
+        elif name in ("GROUPREF_EXISTS", "GROUPREF", "GROUPREF_IGNORE"):
+            return None  # not used by presidio's patterns: no bound claimed
+    return reach
+
+
+def _pattern_reach(regex: str, flags: int) -> int | None:
+    try:
+        return _lookahead_reach(sre_parse.parse(regex, flags))
+    except (re.error, TypeError, ValueError):
+        return None
 
 
 def _parsed_patterns(recognizer: PatternRecognizer) -> list | None:
@@ -199,63 +268,6 @@ def _compiled(pattern, flags: int):
     return pattern.compiled_regex
 
 
-class CandidatePhoneRecognizer(PhoneRecognizer):
-    """presidio's PhoneRecognizer, reading only the candidate runs a phone number can be in.
-
-    presidio's runs phonenumbers' matcher over the whole text once per region, parsing every number in
-    it (years, prices) 18 times. This one runs the same matcher, per region, on each candidate run that
-    can hold a number, with the character before it and the text after it (for an extension), and
-    keeps the matches that start in the run: the matcher decides on a candidate and its neighbours.
-    """
-
-    def __init__(self, windowed: WindowedAnalyzer):
-        phone = windowed.phone
-        super().__init__(
-            context=phone.context,
-            supported_language=phone.supported_language,
-            supported_entity=phone.supported_entities[0],
-            supported_regions=phone.supported_regions,
-            leniency=phone.leniency,
-            name=phone.name,
-        )
-        self._windowed = windowed
-
-    def analyze(self, text: str, entities, nlp_artifacts=None):
-        import phonenumbers
-        from phonenumbers.phonenumberutil import NumberParseException
-        from presidio_analyzer import EntityRecognizer
-
-        results = []
-        for run in PHONE_CANDIDATE.finditer(text):
-            regions = self._windowed.phone_regions(run.group())
-            if not regions:
-                continue
-            start = max(0, run.start() - 1)
-            snippet = text[start : run.end() + _EXTENSION_CHARS]
-            for region in regions:
-                for match in phonenumbers.PhoneNumberMatcher(snippet, region, leniency=self.leniency):
-                    if not run.start() <= start + match.start < run.end():
-                        continue
-                    located = _Located(start + match.start, start + match.end)
-                    try:
-                        parsed = phonenumbers.parse(text[located.start : located.end])
-                        found_region = phonenumbers.region_code_for_number(parsed)
-                    except NumberParseException:
-                        found_region = region
-                    results.append(self._get_recognizer_result(located, text, found_region, nlp_artifacts))
-        return EntityRecognizer.remove_duplicates(results)
-
-
-# phonenumbers' longest extension: separators, a word such as "extension", separators, up to 20 digits.
-_EXTENSION_CHARS = 64
-
-
-@dataclass(frozen=True)
-class _Located:
-    start: int
-    end: int
-
-
 def _with_recognizer_swapped(analyzer, old, new):
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 
@@ -280,19 +292,27 @@ class WindowedAnalyzer:
         self.entities = list(entities)
         self.score_threshold = score_threshold
         recognizers = analyzer.registry.get_recognizers(language=LANGUAGE, entities=self.entities)
-        self.pattern_recognizers = [
-            (
-                r,
-                r.supported_entities[0],
-                LITERAL_GATES.get(r.supported_entities[0]) or DigitGate.of(r) or AlphanumericRunGate.of(r),
+        self.pattern_recognizers = []
+        for recognizer in recognizers:
+            if not isinstance(recognizer, PatternRecognizer):
+                continue
+            entity = recognizer.supported_entities[0]
+            literal = LITERAL_GATES.get(entity)
+            gate = (
+                (LiteralGate(literal) if literal else None)
+                or DigitGate.of(recognizer)
+                or AlphanumericRunGate.of(recognizer)
+                or _WHOLE_TEXT
             )
-            for r in recognizers
-            if isinstance(r, PatternRecognizer)
-        ]
-        self.phone = next((r for r in recognizers if isinstance(r, PhoneRecognizer)), None)
+            flags = recognizer.global_regex_flags
+            patterns = [(_compiled(p, flags), _pattern_reach(p.regex, flags)) for p in recognizer.patterns]
+            self.pattern_recognizers.append((entity, gate, patterns))
+        phone = next((r for r in recognizers if isinstance(r, PhoneRecognizer)), None)
+        self.phone_verdicts = PhoneVerdicts(phone) if phone is not None else None
         self._window_analyzer = analyzer
-        if self.phone is not None:
-            self._window_analyzer = _with_recognizer_swapped(analyzer, self.phone, CandidatePhoneRecognizer(self))
+        if phone is not None:
+            swapped = CandidatePhoneRecognizer(phone, self.phone_verdicts)
+            self._window_analyzer = _with_recognizer_swapped(analyzer, phone, swapped)
         others = [r for r in recognizers if not isinstance(r, PatternRecognizer | PhoneRecognizer)]
         # Without a tokenizer-only pipeline, context and NER need the whole document.
         self.whole_documents = whole_documents or bool(others)
@@ -300,7 +320,6 @@ class WindowedAnalyzer:
         self.keywords_before = enhancer.context_prefix_count + 2
         self.keywords_after = enhancer.context_suffix_count + 2
         self._nlp = analyzer.nlp_engine.nlp[LANGUAGE]
-        self._phone_regions: dict[str, tuple[str, ...]] = {}
         self._keywords_in_word: dict[str, int] = {}
         self.windows_analyzed = 0
         self.characters_analyzed = 0
@@ -334,48 +353,38 @@ class WindowedAnalyzer:
         return results
 
     def _candidates(self, text: str) -> list[tuple[int, int, str]]:
-        candidates = []
-        digit_positions = None
-        for recognizer, entity, gate in self.pattern_recognizers:
-            if isinstance(gate, DigitGate):
-                if digit_positions is None:
-                    digit_positions = np.fromiter((m.start() for m in _DIGIT.finditer(text)), dtype=np.int64)
-                if not gate.passes(digit_positions):
-                    continue
-            elif gate is not None and gate.search(text) is None:
-                continue
-            for pattern in recognizer.patterns:
-                for match in _compiled(pattern, recognizer.global_regex_flags).finditer(text):
-                    if match.end() > match.start():
-                        candidates.append((match.start(), match.end(), entity))
-        if self.phone is not None:
+        candidates = self._candidates_of_patterns(text)
+        if self.phone_verdicts is not None:
             for match in PHONE_CANDIDATE.finditer(text):
-                if self.phone_regions(match.group()):
+                if self.phone_verdicts(match.group()):
                     candidates.append((match.start(), match.end(), "PHONE_NUMBER"))
         return candidates
 
-    def phone_regions(self, run: str) -> tuple[str, ...]:
-        """The regions whose phone matcher finds a number in the bare run (none: not a phone number).
+    def _candidates_of_patterns(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, type) of every match of every pattern, as a scan of the whole text finds them.
 
-        phonenumbers decides on the run itself and only rejects because of the characters next to it
-        (a letter, a time-stamp suffix), so a region that finds nothing in the bare run finds nothing
-        starting in it in context either: the windows ask only these regions, not all of them.
-        """
-        regions = self._phone_regions.get(run)
-        if regions is None:
-            import phonenumbers
-
-            padded = f" {run} "
-            leniency = self.phone.leniency
-            regions = tuple(
-                region
-                for region in self.phone.supported_regions
-                if any(True for _ in phonenumbers.PhoneNumberMatcher(padded, region, leniency=leniency))
-            )
-            if len(self._phone_regions) > 200_000:
-                self._phone_regions.clear()
-            self._phone_regions[run] = regions
-        return regions
+        Each pattern scans only the stretches its gate says every match lies in. No match crosses a
+        stretch's edges, so the scan there pairs characters as the whole scan would; and it may stop
+        `reach` characters past the stretch, where its lookaheads read their last character."""
+        candidates = []
+        digit_positions = None
+        length = len(text)
+        for entity, gate, patterns in self.pattern_recognizers:
+            if gate is _WHOLE_TEXT:
+                stretches = [(0, length)]
+            else:
+                if digit_positions is None and isinstance(gate, DigitGate):
+                    digit_positions = np.fromiter((m.start() for m in _DIGIT.finditer(text)), dtype=np.int64)
+                stretches = gate.spans(text, digit_positions)
+            for compiled, reach in patterns:
+                for start, end in stretches:
+                    stop = length if reach is None else min(length, end + reach)
+                    for match in compiled.finditer(text, start, stop):
+                        if match.start() >= end:
+                            break
+                        if match.end() > match.start():
+                            candidates.append((match.start(), match.end(), entity))
+        return candidates
 
     def _windows(self, text: str, candidates):
         """Merged (start, end, entity types, candidate spans) windows of whole words around candidates.

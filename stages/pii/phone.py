@@ -1,0 +1,275 @@
+"""Phone numbers at a fraction of presidio's cost, with presidio's findings.
+
+presidio's PhoneRecognizer runs phonenumbers' matcher over the whole text once per region (18 by
+default), parsing every run of digits (years, prices, table cells) 18 times. Here:
+
+- `PHONE_CANDIDATE` finds the runs the matcher can read a number from;
+- `PhoneVerdicts` says, per distinct run, which regions' matchers find a number in it, and remembers it;
+  before asking a region's matcher it rules the region out when phonenumbers' own metadata says no number
+  of that region can be read from the run's digits (`RegionMetadataBound`);
+- `CandidatePhoneRecognizer` is presidio's recognizer reading only the candidate runs, per region that
+  found something in them.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from dataclasses import dataclass
+
+from phonenumbers.phonenumberutil import _PLUS_CHARS, _VALID_PUNCTUATION
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+# phonenumbers' matcher reads candidates made of these characters (its _PATTERN); no valid number in any
+# region has fewer than 4 digits (the shortest national numbers, e.g. Austria's, have 4).
+_LEAD = "[" + _PLUS_CHARS + r"(\[（［]"
+_PUNCT = "[" + _VALID_PUNCTUATION + "]"
+PHONE_CANDIDATE = re.compile(f"(?:{_LEAD}{_PUNCT}{{0,4}}){{0,2}}\\d(?:[{_VALID_PUNCTUATION}\\s]*\\d){{3,}}")
+# phonenumbers' longest extension: separators, a word such as "extension", separators, up to 20 digits.
+_EXTENSION_CHARS = 64
+
+
+class RegionMetadataBound:
+    """Rules out regions whose matcher cannot find a number in a run, from phonenumbers' metadata alone.
+
+    Why by hand: phonenumbers answers only by parsing, about 60 µs per run and region; this reads the
+    same metadata in a few µs, and is a necessary condition, never a verdict: a region it keeps still
+    goes to the matcher. The reasoning, from phonenumbers' code (leniency VALID and stricter):
+
+    - a match is a valid number, so its national significant number (NSN) has a length in the
+      `possible_length` of the general description of a region sharing the country code, and matches
+      that description's pattern (`_number_type_helper`, `region_code_for_number`);
+    - a number read in the region's own country code (no `+`, no international prefix) has an NSN made
+      of consecutive digits of the run: phonenumbers only strips a leading country code, national prefix
+      or carrier code, and cuts an extension off the end. The NSN ends where a block of digits ends
+      (the matcher reads blocks of up to 20 digits and splits candidates between blocks, never inside
+      one). A national-prefix transform rule that writes digits of its own (Argentina's `9$1`) breaks
+      this, so such regions are always asked; one made only of group references keeps the NSN within
+      the run's digits, so only its length is bounded;
+    - a number with `+` can be from any country: such runs are always asked; one after the region's
+      international prefix starts where a block starts, with the prefix, then a digit other than 0
+      (`_parse_prefix_as_idd`), then at least as many digits as the shortest country code and
+      national number of any country;
+    - three Latin letters turn the run into a vanity number (letters become digits): always asked.
+    """
+
+    MAX_DIGITS = 64  # longer runs (tables) are simply asked: the substring test grows with their length
+
+    def __init__(self, regions, leniency: int):
+        from phonenumbers import Leniency, PhoneMetadata
+        from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, REGION_CODE_FOR_NON_GEO_ENTITY
+
+        self.bounded = int(leniency) >= int(Leniency.VALID)
+        self._idd = {}
+        self._country = {}
+        self._lengths_only = set()
+        self._unbounded = set()
+        national_patterns: dict[int, dict[int, list[str]]] = {}
+        for region in regions:
+            metadata = PhoneMetadata.metadata_for_region(region, None)
+            if metadata is None:
+                self._unbounded.add(region)
+                continue
+            transform = metadata.national_prefix_transform_rule
+            if transform and re.sub(r"\\\d", "", transform):
+                self._unbounded.add(region)
+                continue
+            if transform:
+                self._lengths_only.add(region)
+            # Any alternative of the prefix, where phonenumbers takes the first that matches: a superset.
+            international = metadata.international_prefix or "NonMatch"
+            self._idd[region] = re.compile(f"(?:{international})[1-9]\\d{{{_shortest_international_number() - 1}}}")
+            code = metadata.country_code
+            self._country[region] = code
+            if code in national_patterns:
+                continue
+            by_length = national_patterns[code] = {}
+            for sharing in COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
+                if sharing == REGION_CODE_FOR_NON_GEO_ENTITY:
+                    continue
+                for length, pattern in _valid_number_patterns(PhoneMetadata.metadata_for_region(sharing, None)):
+                    by_length.setdefault(length, []).append(pattern)
+        self._national = {
+            code: {length: re.compile("|".join(f"(?:{p})" for p in patterns)) for length, patterns in lengths.items()}
+            for code, lengths in national_patterns.items()
+        }
+        self._shortest = {code: min(lengths, default=18) for code, lengths in self._national.items()}
+
+    def possible(self, run: str, regions) -> tuple[str, ...]:
+        """The regions of `regions` whose matcher might find a number in `run` (all, when unsure)."""
+        from phonenumbers import normalize_digits_only
+
+        digits = normalize_digits_only(run)
+        blocks = [len(normalize_digits_only(block)) for block in _DIGIT_BLOCK.findall(run)]
+        if (
+            not self.bounded
+            or len(digits) > self.MAX_DIGITS
+            or any(c in _PLUS_CHARS for c in run)
+            or len(_LATIN_LETTER.findall(run)) >= 3
+            or max(blocks) > _MATCHER_DIGIT_BLOCK
+        ):
+            return tuple(regions)
+        block_starts = list(itertools.accumulate(blocks[:-1], initial=0))
+        block_ends = list(itertools.accumulate(blocks))
+        national: dict[int, bool] = {}
+        kept = []
+        for region in regions:
+            if region in self._unbounded or region not in self._country:
+                kept.append(region)
+                continue
+            if any(self._idd[region].match(digits, start) for start in block_starts):
+                kept.append(region)
+                continue
+            code = self._country[region]
+            if region in self._lengths_only:
+                if len(digits) >= self._shortest[code]:
+                    kept.append(region)
+                continue
+            if code not in national:
+                national[code] = self._holds_national_number(code, digits, block_ends)
+            if national[code]:
+                kept.append(region)
+        return tuple(kept)
+
+    def _holds_national_number(self, code: int, digits: str, block_ends: list[int]) -> bool:
+        """Whether digits ending a block form a national number valid under country code `code`."""
+        for length, pattern in self._national[code].items():
+            for end in block_ends:
+                if end >= length and pattern.fullmatch(digits, end - length, end):
+                    return True
+        return False
+
+
+_LATIN_LETTER = re.compile("[A-Za-z]")
+_DIGIT_BLOCK = re.compile(r"\d+")
+_MATCHER_DIGIT_BLOCK = 20  # phonenumbers' _DIGIT_BLOCK_LIMIT: the matcher may cut longer blocks anywhere
+
+
+# The number types phonenumbers tries, in `_number_type_helper`; a valid number is of one of them.
+_NUMBER_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail",
+                 "fixed_line", "mobile")  # fmt: skip
+
+
+def _valid_number_patterns(metadata):
+    """(length, pattern) pairs a valid national number of the region matches one of: each number type's
+    pattern, at the lengths both the type and the general description allow (`_is_number_matching_desc`:
+    no lengths listed means any length)."""
+    general = metadata.general_desc if metadata is not None else None
+    if general is None or not general.national_number_pattern:
+        return  # phonenumbers validates nothing against an empty pattern
+    general_lengths = set(general.possible_length or range(1, 18))
+    for number_type in _NUMBER_TYPES:
+        desc = getattr(metadata, number_type)
+        if desc is None or not desc.national_number_pattern:
+            continue
+        for length in sorted(general_lengths.intersection(desc.possible_length or range(1, 18))):
+            yield length, desc.national_number_pattern
+
+
+@functools.cache
+def _shortest_international_number() -> int:
+    """The fewest digits of a country code and a valid national number, over every country."""
+    from phonenumbers import PhoneMetadata
+    from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, REGION_CODE_FOR_NON_GEO_ENTITY
+
+    shortest = 18
+    for code, regions in COUNTRY_CODE_TO_REGION_CODE.items():
+        for region in regions:
+            if region == REGION_CODE_FOR_NON_GEO_ENTITY:
+                metadata = PhoneMetadata.metadata_for_nongeo_region(code, None)
+            else:
+                metadata = PhoneMetadata.metadata_for_region(region, None)
+            if metadata is None or metadata.general_desc is None:
+                continue
+            lengths = metadata.general_desc.possible_length or (1,)
+            shortest = min(shortest, len(str(code)) + min(lengths))
+    return shortest
+
+
+class PhoneVerdicts:
+    """Per distinct run of digits, the regions whose phone matcher finds a number in it; remembered, so
+    "2019" is parsed once per process, not once per page. `matcher_calls` counts the parses done."""
+
+    MAX_REMEMBERED = 200_000
+
+    def __init__(self, phone: PhoneRecognizer):
+        self.regions = tuple(phone.supported_regions)
+        self.leniency = phone.leniency
+        self.bound = RegionMetadataBound(self.regions, phone.leniency)
+        self._verdicts: dict[str, tuple[str, ...]] = {}
+        self.matcher_calls = 0
+
+    def __call__(self, run: str) -> tuple[str, ...]:
+        """The regions whose matcher finds a number in the bare run (none: not a phone number).
+
+        phonenumbers decides on the run itself and only rejects because of the characters next to it
+        (a letter, a time-stamp suffix), so a region that finds nothing in the bare run finds nothing
+        starting in it in context either: the windows ask only these regions, not all of them.
+        """
+        regions = self._verdicts.get(run)
+        if regions is None:
+            import phonenumbers
+
+            padded = f" {run} "
+            found = []
+            for region in self.bound.possible(run, self.regions):
+                self.matcher_calls += 1
+                if any(True for _ in phonenumbers.PhoneNumberMatcher(padded, region, leniency=self.leniency)):
+                    found.append(region)
+            regions = tuple(found)
+            if len(self._verdicts) > self.MAX_REMEMBERED:
+                self._verdicts.clear()
+            self._verdicts[run] = regions
+        return regions
+
+
+class CandidatePhoneRecognizer(PhoneRecognizer):
+    """presidio's PhoneRecognizer, reading only the candidate runs a phone number can be in.
+
+    It runs the same matcher, per region whose verdict found a number, on each candidate run, with the
+    character before it and the text after it (for an extension), and keeps the matches that start in
+    the run: the matcher decides on a candidate and its neighbours.
+    """
+
+    def __init__(self, phone: PhoneRecognizer, verdicts: PhoneVerdicts):
+        super().__init__(
+            context=phone.context,
+            supported_language=phone.supported_language,
+            supported_entity=phone.supported_entities[0],
+            supported_regions=phone.supported_regions,
+            leniency=phone.leniency,
+            name=phone.name,
+        )
+        self._verdicts = verdicts
+
+    def analyze(self, text: str, entities, nlp_artifacts=None):
+        import phonenumbers
+        from phonenumbers.phonenumberutil import NumberParseException
+        from presidio_analyzer import EntityRecognizer
+
+        results = []
+        for run in PHONE_CANDIDATE.finditer(text):
+            regions = self._verdicts(run.group())
+            if not regions:
+                continue
+            start = max(0, run.start() - 1)
+            snippet = text[start : run.end() + _EXTENSION_CHARS]
+            for region in regions:
+                for match in phonenumbers.PhoneNumberMatcher(snippet, region, leniency=self.leniency):
+                    if not run.start() <= start + match.start < run.end():
+                        continue
+                    located = _Located(start + match.start, start + match.end)
+                    try:
+                        parsed = phonenumbers.parse(text[located.start : located.end])
+                        found_region = phonenumbers.region_code_for_number(parsed)
+                    except NumberParseException:
+                        found_region = region
+                    results.append(self._get_recognizer_result(located, text, found_region, nlp_artifacts))
+        return EntityRecognizer.remove_duplicates(results)
+
+
+@dataclass(frozen=True)
+class _Located:
+    start: int
+    end: int
