@@ -38,15 +38,15 @@ class RegionMetadataBound:
     goes to the matcher. The reasoning, from phonenumbers' code (leniency VALID and stricter):
 
     - a match is a valid number, so its national significant number (NSN) has a length in the
-      `possible_length` of the general description of a region sharing the country code, and matches
-      that description's pattern (`_number_type_helper`, `region_code_for_number`);
-    - a number read in the region's own country code (no `+`, no international prefix) has an NSN made
-      of consecutive digits of the run: phonenumbers only strips a leading country code, national prefix
-      or carrier code, and cuts an extension off the end. The NSN ends where a block of digits ends
-      (the matcher reads blocks of up to 20 digits and splits candidates between blocks, never inside
-      one). A national-prefix transform rule that writes digits of its own (Argentina's `9$1`) breaks
-      this, so such regions are always asked; one made only of group references keeps the NSN within
-      the run's digits, so only its length is bounded;
+      `possible_length` of a region sharing the country code and matches one of that region's number
+      types (fixed line, mobile, toll free...) at a length the type allows (`_number_type_helper`);
+    - a number read in the region's own country code (no `+`, no international prefix) is a candidate's
+      digits less a leading country code and a national prefix (parse may strip it twice, or rewrite
+      it by the region's transform rule), and less an extension cut off the end. The matcher reads
+      blocks of up to 20 digits and splits candidates between blocks, never inside one, so a candidate
+      runs from the start of a block to the end of a block: each such stretch is read as parse would;
+    - where the format phonenumbers chooses for that number is written with a national prefix (most
+      of Europe's), the candidate must begin with it (`_is_national_prefix_present_if_required`);
     - a number with `+` can be from any country: such runs are always asked; one after the region's
       international prefix starts where a block starts, with the prefix, then a digit other than 0
       (`_parse_prefix_as_idd`), then at least as many digits as the shortest country code and
@@ -54,36 +54,40 @@ class RegionMetadataBound:
     - three Latin letters turn the run into a vanity number (letters become digits): always asked.
     """
 
-    MAX_DIGITS = 64  # longer runs (tables) are simply asked: the substring test grows with their length
+    # Longer runs (tables of figures) are simply asked: reading every stretch of their blocks costs more.
+    MAX_DIGITS = 64
 
     def __init__(self, regions, leniency: int):
         from phonenumbers import Leniency, PhoneMetadata
-        from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, REGION_CODE_FOR_NON_GEO_ENTITY
+        from phonenumbers.phonenumberutil import (
+            COUNTRY_CODE_TO_REGION_CODE,
+            REGION_CODE_FOR_NON_GEO_ENTITY,
+            region_code_for_country_code,
+        )
 
         self.bounded = int(leniency) >= int(Leniency.VALID)
         self._idd = {}
         self._country = {}
-        self._lengths_only = set()
+        self._transform = {}
         self._unbounded = set()
+        self._national_prefix = {}  # the region's national_prefix_for_parsing: what parse strips
+        self._main_metadata = {}  # per country code: whose formats say if the national prefix is required
         national_patterns: dict[int, dict[int, list[str]]] = {}
         for region in regions:
             metadata = PhoneMetadata.metadata_for_region(region, None)
             if metadata is None:
                 self._unbounded.add(region)
                 continue
-            transform = metadata.national_prefix_transform_rule
-            if transform and re.sub(r"\\\d", "", transform):
-                self._unbounded.add(region)
-                continue
-            if transform:
-                self._lengths_only.add(region)
+            self._transform[region] = metadata.national_prefix_transform_rule
             # Any alternative of the prefix, where phonenumbers takes the first that matches: a superset.
             international = metadata.international_prefix or "NonMatch"
             self._idd[region] = re.compile(f"(?:{international})[1-9]\\d{{{_shortest_international_number() - 1}}}")
             code = metadata.country_code
             self._country[region] = code
+            self._national_prefix[region] = _compiled_or_none(metadata.national_prefix_for_parsing)
             if code in national_patterns:
                 continue
+            self._main_metadata[code] = PhoneMetadata.metadata_for_region(region_code_for_country_code(code), None)
             by_length = national_patterns[code] = {}
             for sharing in COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
                 if sharing == REGION_CODE_FOR_NON_GEO_ENTITY:
@@ -94,7 +98,11 @@ class RegionMetadataBound:
             code: {length: re.compile("|".join(f"(?:{p})" for p in patterns)) for length, patterns in lengths.items()}
             for code, lengths in national_patterns.items()
         }
-        self._shortest = {code: min(lengths, default=18) for code, lengths in self._national.items()}
+        self._readable_lengths = {
+            region: _readable_lengths(PhoneMetadata.metadata_for_region(region, None), self._national[code])
+            for region, code in self._country.items()
+        }
+        self._prefix_needed: dict[tuple[int, str], bool] = {}
 
     def possible(self, run: str, regions) -> tuple[str, ...]:
         """The regions of `regions` whose matcher might find a number in `run` (all, when unsure)."""
@@ -112,7 +120,6 @@ class RegionMetadataBound:
             return tuple(regions)
         block_starts = list(itertools.accumulate(blocks[:-1], initial=0))
         block_ends = list(itertools.accumulate(blocks))
-        national: dict[int, bool] = {}
         kept = []
         for region in regions:
             if region in self._unbounded or region not in self._country:
@@ -121,24 +128,113 @@ class RegionMetadataBound:
             if any(self._idd[region].match(digits, start) for start in block_starts):
                 kept.append(region)
                 continue
-            code = self._country[region]
-            if region in self._lengths_only:
-                if len(digits) >= self._shortest[code]:
-                    kept.append(region)
-                continue
-            if code not in national:
-                national[code] = self._holds_national_number(code, digits, block_ends)
-            if national[code]:
+            if self._holds_national_number(region, digits, block_starts, block_ends):
                 kept.append(region)
         return tuple(kept)
 
-    def _holds_national_number(self, code: int, digits: str, block_ends: list[int]) -> bool:
-        """Whether digits ending a block form a national number valid under country code `code`."""
-        for length, pattern in self._national[code].items():
-            for end in block_ends:
-                if end >= length and pattern.fullmatch(digits, end - length, end):
-                    return True
+    def _holds_national_number(self, region: str, digits: str, starts: list[int], ends: list[int]) -> bool:
+        """Whether a candidate (digits from a block's start to a later block's end) reads as a valid
+        number of the region's country code, written with its national prefix where the country's
+        formats require one (the matcher's `_is_national_prefix_present_if_required`)."""
+        code = self._country[region]
+        code_digits = str(code)
+        strip = self._national_prefix[region]
+        transform = self._transform[region]
+        readable = self._readable_lengths[region]
+        for start in starts:
+            for end in ends:
+                if end <= start:
+                    continue
+                if readable is not None and not readable[min(end - start, len(readable) - 1)]:
+                    continue
+                number = digits[start:end]
+                if number.startswith(code_digits):  # the country code written without +: no prefix needed
+                    if any(
+                        self._valid(code, nsn) for nsn in _prefix_stripped(strip, transform, number[len(code_digits) :])
+                    ):
+                        return True
+                for nsn in _prefix_stripped(strip, transform, number):
+                    if self._valid(code, nsn) and (
+                        not self._needs_national_prefix(code, nsn)
+                        or self._national_prefix_written(code, digits, start, end, ends)
+                    ):
+                        return True
         return False
+
+    def _valid(self, code: int, nsn: str) -> bool:
+        pattern = self._national[code].get(len(nsn))
+        return pattern is not None and pattern.fullmatch(nsn) is not None
+
+    def _needs_national_prefix(self, code: int, nsn: str) -> bool:
+        """Whether the format phonenumbers chooses for the number says it is written with a national prefix."""
+        from phonenumbers.phonenumberutil import (
+            _choose_formatting_pattern_for_number,
+            _formatting_rule_has_first_group_only,
+        )
+
+        needed = self._prefix_needed.get((code, nsn))
+        if needed is None:
+            metadata = self._main_metadata.get(code)
+            rule = _choose_formatting_pattern_for_number(metadata.number_format, nsn) if metadata else None
+            needed = bool(
+                rule is not None
+                and rule.national_prefix_formatting_rule
+                and not rule.national_prefix_optional_when_formatting
+                and not _formatting_rule_has_first_group_only(rule.national_prefix_formatting_rule)
+            )
+            if len(self._prefix_needed) > 100_000:
+                self._prefix_needed.clear()
+            self._prefix_needed[(code, nsn)] = needed
+        return needed
+
+    def _national_prefix_written(self, code: int, digits: str, start: int, end: int, ends: list[int]) -> bool:
+        """Whether the candidate's raw digits (to its end or past it, into an extension) open with the
+        country's national prefix, as the matcher checks on the raw input."""
+        metadata = self._main_metadata.get(code)
+        prefix = _compiled_or_none(metadata.national_prefix_for_parsing if metadata is not None else None)
+        if prefix is None:
+            return False
+        return any(prefix.match(digits[start:later]) for later in ends if later >= end)
+
+
+def _readable_lengths(metadata, national_lengths) -> list[bool] | None:
+    """Per count of digits (the last entry stands for all longer ones), whether a candidate that long
+    can read as a national number of a length the country's numbers have: parse removes the country
+    code and at most twice the national prefix's greatest width. None (any count can) where the prefix
+    has no greatest width or a transform rule rewrites it."""
+    import re._parser as sre_parse  # the stdlib's regex parser: reads a pattern's greatest width
+
+    prefix = metadata.national_prefix_for_parsing
+    if metadata.national_prefix_transform_rule:
+        return None
+    width = sre_parse.parse(prefix).getwidth()[1] if prefix else 0
+    if width >= sre_parse.MAXREPEAT:
+        return None
+    removable = len(str(metadata.country_code)) + 2 * width
+    longest = max(national_lengths, default=0) + removable + 1
+    return [any(count - removable <= length <= count for length in national_lengths) for count in range(longest)] + [
+        False
+    ]
+
+
+def _compiled_or_none(pattern: str | None):
+    return re.compile(pattern) if pattern else None
+
+
+def _prefix_stripped(prefix, transform: str | None, number: str):
+    """The number, and the number with its national prefix stripped (or rewritten by the region's
+    transform rule) once and twice, as parse may do both when reading the country code and after
+    (`_maybe_strip_national_prefix_carrier_code`): the national numbers parse can read from it."""
+    yield number
+    for _ in range(2):
+        match = prefix.match(number) if prefix is not None else None
+        if match is None or not match.end():
+            return
+        if transform and match.groups() and match.groups()[-1] is not None:
+            number = match.expand(transform) + number[match.end() :]
+        else:
+            number = number[match.end() :]
+        yield number
 
 
 _LATIN_LETTER = re.compile("[A-Za-z]")
