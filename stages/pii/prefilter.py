@@ -5,13 +5,13 @@ recognizer parses every run of digits once per region. Most of a web page holds 
 
 1. Candidates, per entity type, in a way that cannot miss what presidio would find:
    - pattern recognizers (e-mail, card, IBAN, IP, national IDs) run their own regular expressions and
-     checksums over the document, without spaCy, and only when a cheap gate says a match is possible:
-     a literal every match contains (`@` for e-mail), or, derived from the patterns themselves, the
-     least number of digits a match holds within its greatest width, or the shortest run of letters
-     and digits a match is when it can hold nothing else;
+     checksums over the document, without spaCy, and only where a cheap gate says a match can be:
+     a literal every match contains (`@` for e-mail: then the whole text), or, derived from the
+     patterns themselves, the stretches around the least number of digits a match holds within its
+     greatest width, or the runs of letters and digits at least as long as a match when it can hold
+     nothing else;
    - phone numbers: every run of phonenumbers' own candidate characters holding at least 4 digits (no
-     valid number in any region is shorter), checked once per distinct run with presidio's phone
-     recognizer and remembered, so "2019" is parsed once per process, not once per page.
+     valid number in any region is shorter), judged once per distinct run (`stages.pii.phone`).
 2. Each candidate is widened to whole words, far enough that presidio's context window (the keywords
    before and after a finding that raise its score) lies inside, and overlapping windows merge.
 3. presidio's `AnalyzerEngine.analyze` runs on each window, for the types that had candidates there
