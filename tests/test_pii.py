@@ -149,11 +149,11 @@ def test_the_phone_metadata_bound_never_rules_out_a_region_whose_matcher_finds_a
     regions = [*DEFAULT_PHONE_REGIONS, "AR", "MX", "JP", "RU", "ZA"]  # AR and MX rewrite national prefixes
     bound = RegionMetadataBound(regions, leniency=1)
     missed, asked = [], 0
-    for number, run in enumerate(_phone_runs(2500, seed=21)):
-        kept = bound.possible(run, regions)
+    for number, digit_run in enumerate(_phone_runs(2500, seed=21)):
+        kept = bound.possible(digit_run, regions)
         asked += len(kept)
         for region in regions:
-            if any(True for _ in phonenumbers.PhoneNumberMatcher(f" {run} ", region, leniency=1)):
+            if any(True for _ in phonenumbers.PhoneNumberMatcher(f" {digit_run} ", region, leniency=1)):
                 if region not in kept:
                     missed.append((number, region))
     assert not missed, f"{len(missed)} runs ruled out of a region that finds a number in them, e.g. {missed[:5]}"
