@@ -69,15 +69,14 @@ class RegionMetadataBound:
         self._idd = {}
         self._country = {}
         self._transform = {}
-        self._unbounded = set()
         self._national_prefix = {}  # the region's national_prefix_for_parsing: what parse strips
         self._main_metadata = {}  # per country code: whose formats say if the national prefix is required
+        self._written_prefix = {}  # per country code: the main region's national prefix, as the matcher reads it
         national_patterns: dict[int, dict[int, list[str]]] = {}
         for region in regions:
             metadata = PhoneMetadata.metadata_for_region(region, None)
             if metadata is None:
-                self._unbounded.add(region)
-                continue
+                continue  # no metadata to bound by: `possible` keeps the region
             self._transform[region] = metadata.national_prefix_transform_rule
             # Any alternative of the prefix, where phonenumbers takes the first that matches: a superset.
             international = metadata.international_prefix or "NonMatch"
@@ -87,7 +86,9 @@ class RegionMetadataBound:
             self._national_prefix[region] = _compiled_or_none(metadata.national_prefix_for_parsing)
             if code in national_patterns:
                 continue
-            self._main_metadata[code] = PhoneMetadata.metadata_for_region(region_code_for_country_code(code), None)
+            main = PhoneMetadata.metadata_for_region(region_code_for_country_code(code), None)
+            self._main_metadata[code] = main
+            self._written_prefix[code] = _compiled_or_none(main.national_prefix_for_parsing if main else None)
             by_length = national_patterns[code] = {}
             for sharing in COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
                 if sharing == REGION_CODE_FOR_NON_GEO_ENTITY:
@@ -122,7 +123,7 @@ class RegionMetadataBound:
         block_ends = list(itertools.accumulate(blocks))
         kept = []
         for region in regions:
-            if region in self._unbounded or region not in self._country:
+            if region not in self._country:
                 kept.append(region)
                 continue
             if any(self._idd[region].match(digits, start) for start in block_starts):
@@ -190,8 +191,7 @@ class RegionMetadataBound:
     def _national_prefix_written(self, code: int, digits: str, start: int, end: int, ends: list[int]) -> bool:
         """Whether the candidate's raw digits (to its end or past it, into an extension) open with the
         country's national prefix, as the matcher checks on the raw input."""
-        metadata = self._main_metadata.get(code)
-        prefix = _compiled_or_none(metadata.national_prefix_for_parsing if metadata is not None else None)
+        prefix = self._written_prefix[code]
         if prefix is None:
             return False
         return any(prefix.match(digits[start:later]) for later in ends if later >= end)

@@ -46,9 +46,15 @@ LITERAL_GATES = {
     "IBAN_CODE": re.compile(r"[A-Za-z]{2}[0-9]{2}"),
     "URL_CREDENTIALS": re.compile("://"),
 }
-_WHOLE_TEXT = "whole text"  # no gate: every text is scanned
 _DIGIT = re.compile(r"\d")
 _WHITESPACE = re.compile(r"\s+")
+
+
+class WholeTextGate:
+    """No gate could be derived from the patterns: every text is scanned whole."""
+
+    def spans(self, text: str, digit_positions) -> list[tuple[int, int]]:
+        return [(0, len(text))]
 
 
 @dataclass(frozen=True)
@@ -302,7 +308,7 @@ class WindowedAnalyzer:
                 (LiteralGate(literal) if literal else None)
                 or DigitGate.of(recognizer)
                 or AlphanumericRunGate.of(recognizer)
-                or _WHOLE_TEXT
+                or WholeTextGate()
             )
             flags = recognizer.global_regex_flags
             patterns = [(_compiled(p, flags), _pattern_reach(p.regex, flags)) for p in recognizer.patterns]
@@ -370,12 +376,9 @@ class WindowedAnalyzer:
         digit_positions = None
         length = len(text)
         for entity, gate, patterns in self.pattern_recognizers:
-            if gate is _WHOLE_TEXT:
-                stretches = [(0, length)]
-            else:
-                if digit_positions is None and isinstance(gate, DigitGate):
-                    digit_positions = np.fromiter((m.start() for m in _DIGIT.finditer(text)), dtype=np.int64)
-                stretches = gate.spans(text, digit_positions)
+            if digit_positions is None and isinstance(gate, DigitGate):
+                digit_positions = np.fromiter((m.start() for m in _DIGIT.finditer(text)), dtype=np.int64)
+            stretches = gate.spans(text, digit_positions)
             for compiled, reach in patterns:
                 for start, end in stretches:
                     stop = length if reach is None else min(length, end + reach)
