@@ -89,6 +89,24 @@ def test_windows_find_exactly_what_presidio_finds_over_whole_documents(analyzer)
     assert not mismatched, f"{len(mismatched)} of {len(texts)} texts differ, e.g. text #{mismatched[0]}"
 
 
+def test_windows_get_the_nlp_artifacts_presidio_makes(analyzer):
+    from stages.pii.window_nlp import TokenStringsNlpEngine
+
+    engine = analyzer.analyzer.nlp_engine
+    strings = TokenStringsNlpEngine.replacing(engine)
+    assert strings is not engine, "the blank pipeline should get the token-strings engine"
+    for number, text in enumerate(_generated_texts(60, seed=4) + ["", "  \n ", "a:b (c) don't"]):
+        ours, theirs = strings.process_text(text, "en"), engine.process_text(text, "en")
+        same = (
+            ours.tokens == [token.text for token in theirs.tokens]
+            and ours.tokens_indices == theirs.tokens_indices
+            and ours.lemmas == theirs.lemmas
+            and ours.keywords == theirs.keywords
+            and not ours.entities
+        )
+        assert same, f"text #{number}: artifacts differ"  # no values printed: they may be personal data
+
+
 def test_the_digit_gate_is_derived_from_the_patterns():
     from presidio_analyzer.predefined_recognizers import UsSsnRecognizer
 
@@ -137,6 +155,9 @@ def _phone_runs(count: int, seed: int) -> list[str]:
         blocks = [digits[a:b] for a, b in zip([0, *cuts], [*cuts, len(digits)], strict=True)]
         run = rng.choice([" ", "-", ".", "/", ") ", " x "]).join(blocks)
         runs.add(rng.choice(["", "", "(", "00", "011 ", "0"]) + run)
+    for _ in range(count // 50):  # tables of figures and long digit strings, which the matcher cuts up
+        runs.add(" ".join(f"{rng.randint(0, 9999):0{rng.randint(1, 4)}d}" for _ in range(rng.randint(20, 200))))
+        runs.add("".join(rng.choice("0123456789") for _ in range(rng.randint(21, 70))))
     return sorted(runs)
 
 
@@ -158,6 +179,30 @@ def test_the_phone_metadata_bound_never_rules_out_a_region_whose_matcher_finds_a
                     missed.append((number, region))
     assert not missed, f"{len(missed)} runs ruled out of a region that finds a number in them, e.g. {missed[:5]}"
     assert asked < 0.6 * 2500 * len(regions), "the bound should rule most regions out for most runs"
+
+
+def test_the_bounded_matcher_finds_what_phonenumbers_finds_in_context():
+    """Runs between letters, currency signs, time-stamp suffixes and extensions: the bounded matcher, which
+    skips parses the bound rules out, reports the plain matcher's numbers at the same offsets."""
+    import phonenumbers
+
+    from stages.pii.phone import BoundedPhoneNumberMatcher, RegionMetadataBound
+
+    regions = ["US", "DE", "GB", "FR", "IT", "BR", "IN", "AR", "MX"]
+    bound = RegionMetadataBound(regions, leniency=1)
+    rng = random.Random(5)
+    runs = _phone_runs(1200, seed=22)
+    rng.shuffle(runs)
+    glue = [" ", ", ", " or ", "x", "abc", "$", "% ", " ext. 12 ", " am ", "/", " tel: ", "\n"]
+    texts = ["".join(run + rng.choice(glue) for run in runs[i : i + 25]) for i in range(0, len(runs), 25)]
+    differing = []
+    for number, text in enumerate(texts):
+        for region in regions:
+            plain = [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=1)]
+            bounded = [(m.start, m.end) for m in BoundedPhoneNumberMatcher(text, region, 1, bound)]
+            if plain != bounded:
+                differing.append((number, region))
+    assert not differing, f"{len(differing)} texts and regions differ, e.g. {differing[:5]}"
 
 
 def test_placeholders_replace_findings_and_leave_everything_else(tmp_path):

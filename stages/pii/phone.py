@@ -4,9 +4,10 @@ presidio's PhoneRecognizer runs phonenumbers' matcher over the whole text once p
 default), parsing every run of digits (years, prices, table cells) 18 times. Here:
 
 - `PHONE_CANDIDATE` finds the runs the matcher can read a number from;
-- `PhoneVerdicts` says, per distinct run, which regions' matchers find a number in it, and remembers it;
-  before asking a region's matcher it rules the region out when phonenumbers' own metadata says no number
-  of that region can be read from the run's digits (`RegionMetadataBound`);
+- `PhoneVerdicts` says, per distinct run, which regions' matchers find a number in it, and remembers it.
+  The matcher's search lists the strings it would parse; a region none of whose strings can read as one
+  of its numbers by phonenumbers' own metadata (`RegionMetadataBound`) is ruled out unparsed, and the
+  others' matchers skip the parses the bound rules out (`BoundedPhoneNumberMatcher`);
 - `CandidatePhoneRecognizer` is presidio's recognizer reading only the candidate runs, per region that
   found something in them.
 """
@@ -18,6 +19,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
+from phonenumbers import PhoneNumberMatcher
 from phonenumbers.phonenumberutil import _PLUS_CHARS, _VALID_PUNCTUATION
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
@@ -31,31 +33,27 @@ _EXTENSION_CHARS = 64
 
 
 class RegionMetadataBound:
-    """Rules out regions whose matcher cannot find a number in a run, from phonenumbers' metadata alone.
+    """Rules out the parses that cannot yield a number of a region, from phonenumbers' metadata alone.
 
-    Why by hand: phonenumbers answers only by parsing, about 60 µs per run and region; this reads the
-    same metadata in a few µs, and is a necessary condition, never a verdict: a region it keeps still
-    goes to the matcher. The reasoning, from phonenumbers' code (leniency VALID and stricter):
+    Why by hand: phonenumbers answers only by parsing, about 60 µs per string and region; this reads the
+    same metadata in a few µs per string for all regions, and is a necessary condition, never a verdict:
+    a string it keeps is still parsed. The matcher's own search decides which strings are parsed
+    (`_strings_parsed`); for each, the reasoning from phonenumbers' code (leniency VALID and stricter):
 
     - a match is a valid number, so its national significant number (NSN) has a length in the
       `possible_length` of a region sharing the country code and matches one of that region's number
       types (fixed line, mobile, toll free...) at a length the type allows (`_number_type_helper`);
-    - a number read in the region's own country code (no `+`, no international prefix) is a candidate's
-      digits less a leading country code and a national prefix (parse may strip it twice, or rewrite
-      it by the region's transform rule), and less an extension cut off the end. The matcher reads
-      blocks of up to 20 digits and splits candidates between blocks, never inside one, so a candidate
-      runs from the start of a block to the end of a block: each such stretch is read as parse would;
-    - where the format phonenumbers chooses for that number is written with a national prefix (most
-      of Europe's), the candidate must begin with it (`_is_national_prefix_present_if_required`);
-    - a number with `+` can be from any country: such runs are always asked; one after the region's
-      international prefix starts where a block starts, with the prefix, then a digit other than 0
-      (`_parse_prefix_as_idd`), then at least as many digits as the shortest country code and
-      national number of any country;
-    - three Latin letters turn the run into a vanity number (letters become digits): always asked.
+    - a number read in the region's own country code (no `+`, no international prefix) is the string's
+      digits less a leading country code and a national prefix (parse may strip it twice, or rewrite it
+      by the region's transform rule), and less an extension cut off the end, which begins after a
+      block of digits ends;
+    - where the format phonenumbers chooses for that number is written with a national prefix (most of
+      Europe's), the string's digits must begin with it (`_is_national_prefix_present_if_required`);
+    - a string with `+` can hold any country's number: always kept; one after the region's international
+      prefix opens with it, then a digit other than 0 (`_parse_prefix_as_idd`), then at least as many
+      digits as the shortest country code and national number of any country;
+    - three Latin letters make a vanity number (letters become digits): always kept.
     """
-
-    # Longer runs (tables of figures) are simply asked: reading every stretch of their blocks costs more.
-    MAX_DIGITS = 64
 
     def __init__(self, regions, leniency: int):
         from phonenumbers import Leniency, PhoneMetadata
@@ -65,6 +63,7 @@ class RegionMetadataBound:
             region_code_for_country_code,
         )
 
+        self.leniency = leniency
         self.bounded = int(leniency) >= int(Leniency.VALID)
         self._idd = {}
         self._country = {}
@@ -99,67 +98,81 @@ class RegionMetadataBound:
             code: {length: re.compile("|".join(f"(?:{p})" for p in patterns)) for length, patterns in lengths.items()}
             for code, lengths in national_patterns.items()
         }
-        self._readable_lengths = {
-            region: _readable_lengths(PhoneMetadata.metadata_for_region(region, None), self._national[code])
+        # Per region, the digit counts a string can have and still read as one of its numbers, as a bit mask.
+        self._readable_counts = {
+            region: _readable_counts(PhoneMetadata.metadata_for_region(region, None), self._national[code])
             for region, code in self._country.items()
         }
         self._prefix_needed: dict[tuple[int, str], bool] = {}
+        self._regions_parsing: dict[str, frozenset[str]] = {}
+        self._unbounded = frozenset(region for region in regions if region not in self._country)
+        self._all = frozenset(regions)
 
     def possible(self, run: str, regions) -> tuple[str, ...]:
-        """The regions of `regions` whose matcher might find a number in `run` (all, when unsure)."""
-        from phonenumbers import normalize_digits_only
+        """The regions of `regions` whose matcher might find a number in `run` (all, when unsure).
 
-        digits = normalize_digits_only(run)
-        blocks = [len(normalize_digits_only(block)) for block in _DIGIT_BLOCK.findall(run)]
-        if (
-            not self.bounded
-            or len(digits) > self.MAX_DIGITS
-            or any(c in _PLUS_CHARS for c in run)
-            or len(_LATIN_LETTER.findall(run)) >= 3
-            or max(blocks) > _MATCHER_DIGIT_BLOCK
-        ):
+        The matcher's own search, with every parse failing, lists the strings it would parse; a region
+        whose matcher finds a number parses one of them successfully first, so it is among those strings'
+        `regions_parsing`."""
+        if not self.bounded:
             return tuple(regions)
-        block_starts = list(itertools.accumulate(blocks[:-1], initial=0))
-        block_ends = list(itertools.accumulate(blocks))
-        kept = []
-        for region in regions:
-            if region not in self._country:
-                kept.append(region)
-                continue
-            if any(self._idd[region].match(digits, start) for start in block_starts):
-                kept.append(region)
-                continue
-            if self._holds_national_number(region, digits, block_starts, block_ends):
-                kept.append(region)
-        return tuple(kept)
+        found = set()
+        for string in _strings_parsed(f" {run} ", self.leniency):
+            found |= self.regions_parsing(string)
+        return tuple(region for region in regions if region in found or region not in self._all)
 
-    def _holds_national_number(self, region: str, digits: str, starts: list[int], ends: list[int]) -> bool:
-        """Whether a candidate (digits from a block's start to a later block's end) reads as a valid
-        number of the region's country code, written with its national prefix where the country's
-        formats require one (the matcher's `_is_national_prefix_present_if_required`)."""
+    def parsable(self, region: str, string: str) -> bool:
+        """Whether phonenumbers might parse `string` as a valid number in `region` (True when unsure)."""
+        return not self.bounded or region not in self._all or region in self.regions_parsing(string)
+
+    def regions_parsing(self, string: str) -> frozenset[str]:
+        """The bound's regions in which phonenumbers might parse `string` as a valid number."""
+        regions = self._regions_parsing.get(string)
+        if regions is None:
+            regions = self._read(string)
+            if len(self._regions_parsing) > 100_000:
+                self._regions_parsing.clear()
+            self._regions_parsing[string] = regions
+        return regions
+
+    def _read(self, string: str) -> frozenset[str]:
+        digits, ends = _digits_and_block_ends(string)
+        if ends is None:
+            return self._all  # any country's number, or a vanity number whose letters become digits
+        counts = 0
+        for end in ends:
+            counts |= 1 << end
+        found = set(self._unbounded)
+        for region, readable in self._readable_counts.items():
+            if self._idd[region].match(digits) or (
+                readable & counts and self._holds_national_number(region, digits, ends)
+            ):
+                found.add(region)
+        return frozenset(found)
+
+    def _holds_national_number(self, region: str, digits: str, ends: list[int]) -> bool:
+        """Whether the string's digits, up to the end of one of its blocks (the rest may be an extension),
+        read as a valid number of the region's country code, written with its national prefix where the
+        country's formats require one (the matcher's `_is_national_prefix_present_if_required`)."""
         code = self._country[region]
         code_digits = str(code)
         strip = self._national_prefix[region]
         transform = self._transform[region]
-        readable = self._readable_lengths[region]
-        for start in starts:
-            for end in ends:
-                if end <= start:
-                    continue
-                if readable is not None and not readable[min(end - start, len(readable) - 1)]:
-                    continue
-                number = digits[start:end]
-                if number.startswith(code_digits):  # the country code written without +: no prefix needed
-                    if any(
-                        self._valid(code, nsn) for nsn in _prefix_stripped(strip, transform, number[len(code_digits) :])
-                    ):
-                        return True
-                for nsn in _prefix_stripped(strip, transform, number):
-                    if self._valid(code, nsn) and (
-                        not self._needs_national_prefix(code, nsn)
-                        or self._national_prefix_written(code, digits, start, end, ends)
-                    ):
-                        return True
+        readable = self._readable_counts[region]
+        for end in ends:
+            if not readable >> end & 1:
+                continue
+            number = digits[:end]
+            if number.startswith(code_digits):  # the country code written without +: no prefix needed
+                if any(
+                    self._valid(code, nsn) for nsn in _prefix_stripped(strip, transform, number[len(code_digits) :])
+                ):
+                    return True
+            for nsn in _prefix_stripped(strip, transform, number):
+                if self._valid(code, nsn) and (
+                    not self._needs_national_prefix(code, nsn) or self._national_prefix_written(code, digits)
+                ):
+                    return True
         return False
 
     def _valid(self, code: int, nsn: str) -> bool:
@@ -188,33 +201,50 @@ class RegionMetadataBound:
             self._prefix_needed[(code, nsn)] = needed
         return needed
 
-    def _national_prefix_written(self, code: int, digits: str, start: int, end: int, ends: list[int]) -> bool:
-        """Whether the candidate's raw digits (to its end or past it, into an extension) open with the
-        country's national prefix, as the matcher checks on the raw input."""
+    def _national_prefix_written(self, code: int, digits: str) -> bool:
+        """Whether the string's raw digits open with the country's national prefix, as the matcher checks
+        on the raw input."""
         prefix = self._written_prefix[code]
-        if prefix is None:
-            return False
-        return any(prefix.match(digits[start:later]) for later in ends if later >= end)
+        return prefix is not None and prefix.match(digits) is not None
 
 
-def _readable_lengths(metadata, national_lengths) -> list[bool] | None:
-    """Per count of digits (the last entry stands for all longer ones), whether a candidate that long
-    can read as a national number of a length the country's numbers have: parse removes the country
-    code and at most twice the national prefix's greatest width. None (any count can) where the prefix
-    has no greatest width or a transform rule rewrites it."""
+@functools.lru_cache(maxsize=65_536)
+def _digits_and_block_ends(string: str) -> tuple[str, list[int] | None]:
+    """The string's digits as parse reads them, and where each block of digits ends among them; None for
+    the ends when a region cannot be ruled out (a `+`: any country; three Latin letters: a vanity number)."""
+    from phonenumbers import normalize_digits_only
+
+    if any(c in _PLUS_CHARS for c in string) or len(_LATIN_LETTER.findall(string)) >= 3:
+        return "", None
+    blocks = _DIGIT_BLOCK.findall(string)
+    if string.isascii():
+        lengths = [len(block) for block in blocks]
+        digits = "".join(blocks)
+    else:  # other scripts' digits: phonenumbers normalizes them to ASCII
+        lengths = [len(normalize_digits_only(block)) for block in blocks]
+        digits = normalize_digits_only(string)
+    return digits, list(itertools.accumulate(lengths))
+
+
+def _readable_counts(metadata, national_lengths) -> int:
+    """A bit mask: bit n set when a string of n digits can read as a national number of a length the
+    country's numbers have (parse removes the country code and at most twice the national prefix's
+    greatest width). All bits set where the prefix has no greatest width or a transform rule rewrites it."""
     import re._parser as sre_parse  # the stdlib's regex parser: reads a pattern's greatest width
 
     prefix = metadata.national_prefix_for_parsing
     if metadata.national_prefix_transform_rule:
-        return None
+        return -1
     width = sre_parse.parse(prefix).getwidth()[1] if prefix else 0
     if width >= sre_parse.MAXREPEAT:
-        return None
+        return -1
     removable = len(str(metadata.country_code)) + 2 * width
-    longest = max(national_lengths, default=0) + removable + 1
-    return [any(count - removable <= length <= count for length in national_lengths) for count in range(longest)] + [
-        False
-    ]
+    longest = max(national_lengths, default=0) + removable
+    return sum(
+        1 << count
+        for count in range(longest + 1)
+        if any(count - removable <= length <= count for length in national_lengths)
+    )
 
 
 def _compiled_or_none(pattern: str | None):
@@ -239,7 +269,6 @@ def _prefix_stripped(prefix, transform: str | None, number: str):
 
 _LATIN_LETTER = re.compile("[A-Za-z]")
 _DIGIT_BLOCK = re.compile(r"\d+")
-_MATCHER_DIGIT_BLOCK = 20  # phonenumbers' _DIGIT_BLOCK_LIMIT: the matcher may cut longer blocks anywhere
 
 
 # The number types phonenumbers tries, in `_number_type_helper`; a valid number is of one of them.
@@ -283,6 +312,40 @@ def _shortest_international_number() -> int:
     return shortest
 
 
+class _RecordingMatcher(PhoneNumberMatcher):
+    """phonenumbers' matcher with every parse failing: it lists the strings it would parse, in order."""
+
+    def __init__(self, text: str, leniency):
+        super().__init__(text, None, leniency=leniency)
+        self.parsed: list[str] = []
+
+    def _parse_and_verify(self, candidate, offset):
+        self.parsed.append(candidate)
+        return None
+
+
+def _strings_parsed(text: str, leniency) -> list[str]:
+    """The strings any region's matcher parses in `text` until one parses as a number: the search, the
+    candidate splitting and the inner matches before that do not depend on the region."""
+    recorder = _RecordingMatcher(text, leniency)
+    recorder.has_next()
+    return recorder.parsed
+
+
+class BoundedPhoneNumberMatcher(PhoneNumberMatcher):
+    """phonenumbers' matcher, skipping the parse of a string the metadata bound says holds no number of
+    the region: the parse would fail, so the matches are the plain matcher's."""
+
+    def __init__(self, text: str, region: str, leniency, bound: RegionMetadataBound):
+        super().__init__(text, region, leniency=leniency)
+        self._bound = bound
+
+    def _parse_and_verify(self, candidate, offset):
+        if not self._bound.parsable(self.preferred_region, candidate):
+            return None
+        return super()._parse_and_verify(candidate, offset)
+
+
 class PhoneVerdicts:
     """Per distinct run of digits, the regions whose phone matcher finds a number in it; remembered, so
     "2019" is parsed once per process, not once per page. `matcher_calls` counts the parses done."""
@@ -305,13 +368,11 @@ class PhoneVerdicts:
         """
         regions = self._verdicts.get(run)
         if regions is None:
-            import phonenumbers
-
             padded = f" {run} "
             found = []
             for region in self.bound.possible(run, self.regions):
                 self.matcher_calls += 1
-                if any(True for _ in phonenumbers.PhoneNumberMatcher(padded, region, leniency=self.leniency)):
+                if BoundedPhoneNumberMatcher(padded, region, self.leniency, self.bound).has_next():
                     found.append(region)
             regions = tuple(found)
             if len(self._verdicts) > self.MAX_REMEMBERED:
@@ -352,7 +413,7 @@ class CandidatePhoneRecognizer(PhoneRecognizer):
             start = max(0, run.start() - 1)
             snippet = text[start : run.end() + _EXTENSION_CHARS]
             for region in regions:
-                for match in phonenumbers.PhoneNumberMatcher(snippet, region, leniency=self.leniency):
+                for match in BoundedPhoneNumberMatcher(snippet, region, self.leniency, self._verdicts.bound):
                     if not run.start() <= start + match.start < run.end():
                         continue
                     located = _Located(start + match.start, start + match.end)

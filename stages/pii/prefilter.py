@@ -36,6 +36,7 @@ from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
 from stages.pii.engine import LANGUAGE
 from stages.pii.phone import PHONE_CANDIDATE, CandidatePhoneRecognizer, PhoneVerdicts
+from stages.pii.window_nlp import TokenStringsNlpEngine
 
 # A literal every match of the type contains, where the patterns give no useful digit count.
 LITERAL_GATES = {
@@ -274,14 +275,15 @@ def _compiled(pattern, flags: int):
     return pattern.compiled_regex
 
 
-def _with_recognizer_swapped(analyzer, old, new):
+def _window_analyzer(analyzer, old, new):
+    """The analyzer's twin for windows: `new` recognizer in place of `old`, token strings for spaCy Tokens."""
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 
     recognizers = [new if r is old else r for r in analyzer.registry.recognizers]
     registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
     return AnalyzerEngine(
         registry=registry,
-        nlp_engine=analyzer.nlp_engine,
+        nlp_engine=TokenStringsNlpEngine.replacing(analyzer.nlp_engine),
         supported_languages=[LANGUAGE],
         context_aware_enhancer=analyzer.context_aware_enhancer,
     )
@@ -315,10 +317,8 @@ class WindowedAnalyzer:
             self.pattern_recognizers.append((entity, gate, patterns))
         phone = next((r for r in recognizers if isinstance(r, PhoneRecognizer)), None)
         self.phone_verdicts = PhoneVerdicts(phone) if phone is not None else None
-        self._window_analyzer = analyzer
-        if phone is not None:
-            swapped = CandidatePhoneRecognizer(phone, self.phone_verdicts)
-            self._window_analyzer = _with_recognizer_swapped(analyzer, phone, swapped)
+        swapped = CandidatePhoneRecognizer(phone, self.phone_verdicts) if phone is not None else None
+        self._window_analyzer = _window_analyzer(analyzer, phone, swapped)
         others = [r for r in recognizers if not isinstance(r, PatternRecognizer | PhoneRecognizer)]
         # Without a tokenizer-only pipeline, context and NER need the whole document.
         self.whole_documents = whole_documents or bool(others)
