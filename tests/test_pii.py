@@ -110,34 +110,86 @@ def test_windows_get_the_nlp_artifacts_presidio_makes(analyzer):
 def test_the_digit_gate_is_derived_from_the_patterns():
     from presidio_analyzer.predefined_recognizers import UsSsnRecognizer
 
-    from stages.pii.prefilter import DigitGate
+    from stages.pii.characters import TextClasses
+    from stages.pii.gates import DigitGate, gate_for
 
-    gate = DigitGate.of(UsSsnRecognizer())
-    assert gate == DigitGate(digits=9, width=11)  # 123-45-6789 is the widest form
-    import numpy as np
+    recognizer = UsSsnRecognizer()
+    gates = {gate_for("US_SSN", p.regex, recognizer.global_regex_flags) for p in recognizer.patterns}
+    assert DigitGate(digits=9, width=11) in gates  # 123-45-6789 is the widest form
+
+    def spans(digit_positions):
+        text = "".join("7" if i in digit_positions else "x" for i in range(40))
+        return DigitGate(digits=9, width=11).spans(TextClasses(text))
 
     # Nine digits within 11 characters at 0..10: a match lies in [0, 11), clipped to the text.
-    assert gate.spans("x" * 40, np.array([0, 1, 2, 4, 5, 7, 8, 9, 10])) == [(0, 11)]
-    assert gate.spans("x" * 40, np.array([0, 1, 2, 4, 5, 7, 8, 9, 30])) == []
+    assert spans({0, 1, 2, 4, 5, 7, 8, 9, 10}) == [(0, 11)]
+    assert spans({0, 1, 2, 4, 5, 7, 8, 9, 30}) == []
     # 20 digits at 10..29: each nine of them widen to a stretch, [8, 21) to [19, 32); they merge.
-    assert gate.spans("x" * 40, np.arange(10, 30)) == [(8, 32)]
+    assert spans(set(range(10, 30))) == [(8, 32)]
+
+
+def test_the_literal_gate_bounds_matches_by_the_literal_and_the_width():
+    from stages.pii.characters import LITERALS, TextClasses
+    from stages.pii.gates import LiteralGate, gate_for
+
+    at_sign = LITERALS["EMAIL_ADDRESS"]
+    # "@" at 7, matches at most 5 long: a match starts after 8 - 5 and ends by 7 + 5.
+    assert LiteralGate(at_sign, 5).spans(TextClasses("xxxxxxx@xxxxxxx")) == [(3, 12)]
+    assert LiteralGate(at_sign, 5).spans(TextClasses("xxxxxxxxxxxxxxx")) == []
+    # No width, no space consumed (e-mail): the tokens holding an "@", whatever spaces separate them.
+    email = gate_for("EMAIL_ADDRESS", r"\w+@\w+(?:\.\w+)+", 0)
+    assert email == LiteralGate(at_sign, None, within_token=True)
+    assert email.spans(TextClasses("to a@b.c\u3000and x@y.z, then")) == [(3, 8), (13, 19)]
+    # A pattern that can consume a space: the whole text, where the literal occurs.
+    assert gate_for("EMAIL_ADDRESS", r"\w+ ?@\w+", 0).spans(TextClasses("a @b c")) == [(0, 6)]
+    assert gate_for("EMAIL_ADDRESS", r"[\w\s]+@\w+", 0).spans(TextClasses("a @b c")) == [(0, 6)]
+
+
+def _soup(rng, count: int) -> list[str]:
+    """Random text from the characters the gates classify: digits (other scripts' too), separators,
+    letters, hex, @, colons, dots, slashes, and spaces of several kinds."""
+    alphabet = "0123456789  -./AZaz\n@:fFdDEe%x+()\u3000\u00a0\u0663\uff10\u2013_#"
+    pieces = ["DE44 5001 0517 5407 3249 31", "fe80::1%eth0", "::ffff:10.0.0.1", "a.b-c@mail.example.org",
+              "192.168.0.1/24", "2001:db8::ff00:42:8329", "user:pw@host", "https://", "GB82WEST1234569876",
+              "+-.-.(-.-.0301234567", "x[~~~~＋....1 23 45"]  # fmt: skip
+    texts = []
+    for _ in range(count):
+        parts = [rng.choice(alphabet) for _ in range(rng.randint(20, 300))]
+        for _ in range(rng.randint(0, 3)):
+            parts.insert(rng.randrange(len(parts) + 1), rng.choice(pieces))
+        texts.append("".join(parts))
+    return texts
+
+
+def test_the_literal_finders_find_every_occurrence_their_expressions_find():
+    from stages.pii.characters import LITERALS, TextClasses
+
+    rng = random.Random(6)
+    for number, text in enumerate(_soup(rng, 400) + _generated_texts(60, seed=12)):
+        classes = TextClasses(text)
+        for entity, literal in LITERALS.items():
+            starts, ends = literal.find(classes)
+            found = set(zip(starts.tolist(), ends.tolist(), strict=True))
+            expected = {m.span() for m in re.finditer(literal.pattern, text)}
+            assert expected <= found, f"{entity}, text #{number}"
 
 
 def test_scanning_only_the_gated_stretches_finds_what_a_whole_scan_finds(analyzer):
     """Matches right at a stretch's edge, lookaheads past it, and digit tables that pair differently
     when a scan starts mid-way: the stretches' matches equal a scan of the whole text."""
-    rng = random.Random(8)
-    texts = _generated_texts(150, seed=9)
-    for _ in range(300):  # digit soup with the separators national IDs use, next to letters
-        texts.append("".join(rng.choice("0123456789  -./AZaz\n") for _ in range(rng.randint(20, 300))))
-    whole = []
-    for entity, _gate, patterns in analyzer.pattern_recognizers:
-        for compiled, _reach in patterns:
-            whole.append((entity, compiled))
+    from stages.pii.characters import TextClasses
+    from stages.pii.phone import PHONE_CANDIDATE, PHONE_CANDIDATE_LEAD
+
+    texts = _generated_texts(150, seed=9) + _soup(random.Random(8), 400)
     for number, text in enumerate(texts):
-        matches = [(entity, m) for entity, compiled in whole for m in compiled.finditer(text)]
+        classes = TextClasses(text)
+        matches = [(entity, m) for entity, compiled, _ in analyzer.pattern_scans for m in compiled.finditer(text)]
         expected = sorted((m.start(), m.end(), entity) for entity, m in matches if m.end() > m.start())
-        assert sorted(analyzer._candidates_of_patterns(text)) == expected, f"text #{number}"
+        assert sorted(analyzer._candidates_of_patterns(classes)) == expected, f"text #{number}"
+        phone_runs = [m.span() for m in PHONE_CANDIDATE.finditer(text)]
+        stretches = classes.phone_stretches(PHONE_CANDIDATE_LEAD)
+        in_stretches = [m.span() for start, end in stretches for m in PHONE_CANDIDATE.finditer(text, start, end)]
+        assert in_stretches == phone_runs, f"phone runs, text #{number}"
 
 
 def _phone_runs(count: int, seed: int) -> list[str]:

@@ -28,6 +28,8 @@ from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 _LEAD = "[" + _PLUS_CHARS + r"(\[（［]"
 _PUNCT = "[" + _VALID_PUNCTUATION + "]"
 PHONE_CANDIDATE = re.compile(f"(?:{_LEAD}{_PUNCT}{{0,4}}){{0,2}}\\d(?:[{_VALID_PUNCTUATION}\\s]*\\d){{3,}}")
+# A candidate starts at most twice (a lead character and 4 punctuation) before its first digit.
+PHONE_CANDIDATE_LEAD = 10
 # phonenumbers' longest extension: separators, a word such as "extension", separators, up to 20 digits.
 _EXTENSION_CHARS = 64
 
