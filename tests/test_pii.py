@@ -190,6 +190,28 @@ def test_scanning_only_the_gated_stretches_finds_what_a_whole_scan_finds(analyze
         stretches = classes.phone_stretches(PHONE_CANDIDATE_LEAD)
         in_stretches = [m.span() for start, end in stretches for m in PHONE_CANDIDATE.finditer(text, start, end)]
         assert in_stretches == phone_runs, f"phone runs, text #{number}"
+        assert classes.word_starts() == [0] + [m.end() for m in re.finditer(r"\s+", text)], f"words, text #{number}"
+
+
+def test_windows_never_count_more_context_keywords_in_a_word_than_presidio_does(analyzer):
+    """Windows widen until they hold presidio's context keywords; counting one too many in a word would
+    make a window too narrow. Plain words take a shortcut, which must agree with presidio exactly."""
+    engine = analyzer.analyzer.nlp_engine
+    nlp = engine.nlp["en"]
+    words = {word for text in _generated_texts(100, seed=13) + _soup(random.Random(2), 100) for word in text.split()}
+    words |= set(nlp.Defaults.stop_words) | {w.title() for w in nlp.Defaults.stop_words} | set(nlp.tokenizer.rules)
+    words |= {"Phone", "IBAN", "ssn", "e-mail:", "tel.", "don't", "cannot", "U.S.", "(call)", "call\n"}
+    over, shortcut_differs = [], []
+    for number, word in enumerate(sorted(words)):
+        presidio_count = len(engine.process_text(word.strip(), "en").keywords)
+        ours = analyzer._keywords(word)
+        if ours > presidio_count:
+            over.append(number)
+        stripped = word.strip()
+        if stripped.isascii() and stripped.isalpha() and ours != presidio_count:
+            shortcut_differs.append(number)
+    assert not over, f"{len(over)} words counted with more keywords than presidio finds"
+    assert not shortcut_differs, f"{len(shortcut_differs)} plain words counted differently"
 
 
 def _phone_runs(count: int, seed: int) -> list[str]:

@@ -87,6 +87,11 @@ class TextClasses:
         breaks = np.flatnonzero(np.diff(positions) >= DIGIT_CLUSTER_GAP)
         return int(np.diff(breaks, prepend=-1, append=len(positions) - 1).max())
 
+    def word_starts(self) -> list[int]:
+        """Where each word separated by spaces (\\s) starts: 0, then each end of a run of spaces."""
+        space = self.has(SPACE)
+        return [0, *(np.flatnonzero(space & ~np.append(space[1:], False)) + 1).tolist()]
+
     @functools.cached_property
     def space_positions(self) -> np.ndarray:
         return np.flatnonzero(self.flags & SPACE)

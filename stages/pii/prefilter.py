@@ -26,7 +26,6 @@ must read whole documents, so the whole document goes through presidio as usual.
 from __future__ import annotations
 
 import bisect
-import re
 
 from presidio_analyzer import PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
@@ -36,8 +35,6 @@ from stages.pii.engine import LANGUAGE
 from stages.pii.gates import covering, gate_for, pattern_reach
 from stages.pii.phone import PHONE_CANDIDATE, PHONE_CANDIDATE_LEAD, CandidatePhoneRecognizer, PhoneVerdicts
 from stages.pii.window_nlp import TokenStringsNlpEngine
-
-_WHITESPACE = re.compile(r"\s+")
 
 
 def _compiled(pattern, flags: int):
@@ -100,6 +97,8 @@ class WindowedAnalyzer:
         self.keywords_after = enhancer.context_suffix_count + 2
         self._nlp = analyzer.nlp_engine.nlp[LANGUAGE]
         self._keywords_in_word: dict[str, int] = {}
+        self._tokenizer_exceptions = self._nlp.tokenizer.rules
+        self._stop_words = self._nlp.Defaults.stop_words
         self.windows_analyzed = 0
         self.characters_analyzed = 0
 
@@ -114,11 +113,12 @@ class WindowedAnalyzer:
             self.windows_analyzed += 1
             self.characters_analyzed += len(text)
             return self.whole(text)
-        candidates = self._candidates(text)
+        classes = TextClasses(text)
+        candidates = self._candidates(classes)
         if not candidates:
             return []
         results = []
-        for start, end, entities, spans in self._windows(text, candidates):
+        for start, end, entities, spans in self._windows(classes, candidates):
             self.windows_analyzed += 1
             self.characters_analyzed += end - start
             found = self._window_analyzer.analyze(
@@ -131,8 +131,8 @@ class WindowedAnalyzer:
                     results.append(result)
         return results
 
-    def _candidates(self, text: str) -> list[tuple[int, int, str]]:
-        classes = TextClasses(text)
+    def _candidates(self, classes: TextClasses) -> list[tuple[int, int, str]]:
+        text = classes.text
         candidates = self._candidates_of_patterns(classes)
         if self.phone_verdicts is not None:
             for start, end in classes.phone_stretches(PHONE_CANDIDATE_LEAD):
@@ -161,7 +161,7 @@ class WindowedAnalyzer:
                         candidates.append((match.start(), match.end(), entity))
         return candidates
 
-    def _windows(self, text: str, candidates):
+    def _windows(self, classes: TextClasses, candidates):
         """Merged (start, end, entity types, candidate spans) windows of whole words around candidates.
 
         A window never cuts a candidate: regular expressions scan left to right without overlaps, so a
@@ -169,7 +169,8 @@ class WindowedAnalyzer:
         Every candidate lies inside its own window, and overlapping windows merge, so no merged window's
         edge can fall inside a candidate.
         """
-        word_starts = [0] + [m.end() for m in _WHITESPACE.finditer(text)]
+        text = classes.text
+        word_starts = classes.word_starts()
         own = sorted(
             (
                 self._widen_backward(text, word_starts, start),
@@ -212,6 +213,11 @@ class WindowedAnalyzer:
         """How many of presidio's context keywords (non-stop, non-punctuation lemmas) a word yields."""
         count = self._keywords_in_word.get(word)
         if count is None:
+            stripped = word.strip()
+            if stripped.isascii() and stripped.isalpha() and stripped not in self._tokenizer_exceptions:
+                # A plain word is one token, a keyword unless a stop word: spaCy's tokenizer would say
+                # so too, at 50 times the cost and a vocabulary entry per new word.
+                return 0 if stripped.lower() in self._stop_words else 1
             vocab = self._nlp.vocab
             count = sum(
                 1
