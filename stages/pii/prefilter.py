@@ -26,6 +26,7 @@ must read whole documents, so the whole document goes through presidio as usual.
 from __future__ import annotations
 
 import bisect
+import re
 
 from presidio_analyzer import PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
@@ -59,6 +60,9 @@ def _window_analyzer(analyzer, old, new):
         supported_languages=[LANGUAGE],
         context_aware_enhancer=analyzer.context_aware_enhancer,
     )
+
+
+_ASCII_DIGIT = re.compile("[0-9]")
 
 
 class WindowedAnalyzer:
@@ -218,6 +222,10 @@ class WindowedAnalyzer:
                 # A plain word is one token, a keyword unless a stop word: spaCy's tokenizer would say
                 # so too, at 50 times the cost and a vocabulary entry per new word.
                 return 0 if stripped.lower() in self._stop_words else 1
+            if ":" not in stripped and _ASCII_DIGIT.search(stripped):
+                # The token holding the digit is a keyword (no stop word or punctuation has a digit);
+                # there may be more, and counting too few only widens the window.
+                return 1
             vocab = self._nlp.vocab
             count = sum(
                 1
