@@ -105,6 +105,7 @@ class RegionMetadataBound:
             region: _readable_counts(PhoneMetadata.metadata_for_region(region, None), self._national[code])
             for region, code in self._country.items()
         }
+        self._any_idd = re.compile("|".join(f"(?:{idd.pattern})" for idd in self._idd.values()) or "(?!)")
         self._prefix_needed: dict[tuple[int, str], bool] = {}
         self._regions_parsing: dict[str, frozenset[str]] = {}
         self._unbounded = frozenset(region for region in regions if region not in self._country)
@@ -144,9 +145,10 @@ class RegionMetadataBound:
         counts = 0
         for end in ends:
             counts |= 1 << end
+        after_international_prefix = self._any_idd.match(digits) is not None
         found = set(self._unbounded)
         for region, readable in self._readable_counts.items():
-            if self._idd[region].match(digits) or (
+            if (after_international_prefix and self._idd[region].match(digits)) or (
                 readable & counts and self._holds_national_number(region, digits, ends)
             ):
                 found.add(region)
@@ -161,25 +163,25 @@ class RegionMetadataBound:
         strip = self._national_prefix[region]
         transform = self._transform[region]
         readable = self._readable_counts[region]
+        national = self._national[code]
         for end in ends:
             if not readable >> end & 1:
                 continue
             number = digits[:end]
             if number.startswith(code_digits):  # the country code written without +: no prefix needed
-                if any(
-                    self._valid(code, nsn) for nsn in _prefix_stripped(strip, transform, number[len(code_digits) :])
-                ):
-                    return True
+                for nsn in _prefix_stripped(strip, transform, number[len(code_digits) :]):
+                    pattern = national.get(len(nsn))
+                    if pattern is not None and pattern.fullmatch(nsn):
+                        return True
             for nsn in _prefix_stripped(strip, transform, number):
-                if self._valid(code, nsn) and (
-                    not self._needs_national_prefix(code, nsn) or self._national_prefix_written(code, digits)
+                pattern = national.get(len(nsn))
+                if (
+                    pattern is not None
+                    and pattern.fullmatch(nsn)
+                    and (not self._needs_national_prefix(code, nsn) or self._national_prefix_written(code, digits))
                 ):
                     return True
         return False
-
-    def _valid(self, code: int, nsn: str) -> bool:
-        pattern = self._national[code].get(len(nsn))
-        return pattern is not None and pattern.fullmatch(nsn) is not None
 
     def _needs_national_prefix(self, code: int, nsn: str) -> bool:
         """Whether the format phonenumbers chooses for the number says it is written with a national prefix."""
