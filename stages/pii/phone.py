@@ -418,7 +418,9 @@ class CandidatePhoneRecognizer(PhoneRecognizer):
             snippet = text[start : run.end() + _EXTENSION_CHARS]
             for region in regions:
                 for match in BoundedPhoneNumberMatcher(snippet, region, self.leniency, self._verdicts.bound):
-                    if not run.start() <= start + match.start < run.end():
+                    if start + match.start >= run.end():
+                        break  # matches come in order: none later starts in the run
+                    if start + match.start < run.start():
                         continue
                     located = _Located(start + match.start, start + match.end)
                     try:
