@@ -89,6 +89,19 @@ def test_windows_find_exactly_what_presidio_finds_over_whole_documents(analyzer)
     assert not mismatched, f"{len(mismatched)} of {len(texts)} texts differ, e.g. text #{mismatched[0]}"
 
 
+def test_a_colon_token_far_away_changes_context_as_it_does_for_presidio(analyzer):
+    """presidio splits keywords at colons, so "a:10" anywhere makes the stop word "a" a context keyword
+    everywhere: before a phone number, six of them then use up presidio's context window."""
+    filler = " ".join(["river", "stone", "garden", "window", "bridge", "market"] * 20)
+    texts = [
+        f"Subject {token} plan. {filler}. Our phone {near} 212-555-0143 ok."
+        for token in ("a:10", "the:5", "of:x1", "re:the", "10:30")
+        for near in ("a a a a a a", "the the the the the the", "of of of of of of of", "a the of")
+    ]
+    differing = [i for i, t in enumerate(texts) if _findings(analyzer.analyze(t)) != _findings(analyzer.whole(t))]
+    assert not differing, f"texts {differing} differ from presidio over the whole document"
+
+
 def test_windows_get_the_nlp_artifacts_presidio_makes(analyzer):
     from stages.pii.window_nlp import TokenStringsNlpEngine
 

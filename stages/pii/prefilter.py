@@ -28,10 +28,11 @@ from __future__ import annotations
 import bisect
 import re
 
+import numpy as np
 from presidio_analyzer import PatternRecognizer, RecognizerResult
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
-from stages.pii.characters import TextClasses
+from stages.pii.characters import COLON, TextClasses
 from stages.pii.engine import LANGUAGE
 from stages.pii.gates import covering, gate_for, pattern_reach
 from stages.pii.phone import PHONE_CANDIDATE, PHONE_CANDIDATE_LEAD, CandidatePhoneRecognizer, PhoneVerdicts
@@ -93,14 +94,19 @@ class WindowedAnalyzer:
         self.phone_verdicts = PhoneVerdicts(phone) if phone is not None else None
         swapped = CandidatePhoneRecognizer(phone, self.phone_verdicts) if phone is not None else None
         self._window_analyzer = _window_analyzer(analyzer, phone, swapped)
+        self._window_nlp = self._window_analyzer.nlp_engine
         others = [r for r in recognizers if not isinstance(r, PatternRecognizer | PhoneRecognizer)]
         # Without a tokenizer-only pipeline, context and NER need the whole document.
-        self.whole_documents = whole_documents or bool(others)
+        # The windows reproduce presidio's context words only with the tokenizer-only pipeline's engine.
+        self.whole_documents = (
+            whole_documents or bool(others) or not isinstance(self._window_nlp, TokenStringsNlpEngine)
+        )
         enhancer = analyzer.context_aware_enhancer
         self.keywords_before = enhancer.context_prefix_count + 2
         self.keywords_after = enhancer.context_suffix_count + 2
         self._nlp = analyzer.nlp_engine.nlp[LANGUAGE]
         self._keywords_in_word: dict[str, int] = {}
+        self._colon_parts_of_word: dict[str, set[str]] = {}
         self._tokenizer_exceptions = self._nlp.tokenizer.rules
         self._stop_words = self._nlp.Defaults.stop_words
         self.windows_analyzed = 0
@@ -122,6 +128,7 @@ class WindowedAnalyzer:
         if not candidates:
             return []
         results = []
+        self._window_nlp.document_keywords = self._colon_parts(classes)
         for start, end, entities, spans in self._windows(classes, candidates):
             self.windows_analyzed += 1
             self.characters_analyzed += end - start
@@ -134,6 +141,36 @@ class WindowedAnalyzer:
                 if any(result.start < span_end and span_start < result.end for span_start, span_end in spans):
                     results.append(result)
         return results
+
+    def _colon_parts(self, classes: TextClasses) -> set[str]:
+        """The parts of the document's context keywords that hold a colon ("a:10" gives "a" and "10").
+
+        presidio splits keywords at colons, and a word counts as context if it is in the document's
+        keyword list; so a part such as the stop word "a" counts everywhere in the document once some
+        token holds it. The windows are told of such parts from outside them, to count as presidio does."""
+        colons = np.flatnonzero(classes.flags & COLON)
+        if not len(colons):
+            return set()
+        parts = set()
+        for start, end in classes.tokens_around(colons):
+            word = classes.text[start:end]
+            found = self._colon_parts_of_word.get(word)
+            if found is None:
+                vocab = self._nlp.vocab
+                found = {
+                    part
+                    for token in self._nlp.tokenizer(word)
+                    if ":" in token.lower_
+                    and not vocab[token.lower_].is_stop
+                    and not vocab[token.lower_].is_punct
+                    and token.lower_ not in ("-pron-", "be")
+                    for part in token.lower_.split(":")
+                }
+                if len(self._colon_parts_of_word) > 100_000:
+                    self._colon_parts_of_word.clear()
+                self._colon_parts_of_word[word] = found
+            parts |= found
+        return parts
 
     def _candidates(self, classes: TextClasses) -> list[tuple[int, int, str]]:
         text = classes.text

@@ -21,6 +21,9 @@ class TokenStringsNlpEngine(SpacyNlpEngine):
     def __init__(self, nlp):
         super().__init__(models=[{"lang_code": LANGUAGE, "model_name": "blank"}])
         self.nlp = {LANGUAGE: nlp}
+        # Keywords of the window's document outside it that count as context inside it (see
+        # `WindowedAnalyzer._colon_parts`); presidio only asks whether a word is among the keywords.
+        self.document_keywords: set[str] = set()
 
     @classmethod
     def replacing(cls, nlp_engine):
@@ -37,6 +40,8 @@ class TokenStringsNlpEngine(SpacyNlpEngine):
             tokens.append(token.text)
             offsets.append(token.idx)
             lemmas.append(token.lower_)
-        return NlpArtifacts(
+        artifacts = NlpArtifacts(
             entities=[], tokens=tokens, tokens_indices=offsets, lemmas=lemmas, nlp_engine=self, language=language
         )
+        artifacts.keywords.extend(self.document_keywords)
+        return artifacts
