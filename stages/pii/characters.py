@@ -150,17 +150,19 @@ def _address_separators(classes: TextClasses):
     """Occurrences of a digit, a dot and a digit (IPv4), or of two colons with at most 4 hex digits
     between them (IPv6: every form has such a pair, "::" or a group between two colons)."""
     flags = classes.flags
-    dots = np.flatnonzero(flags[1:-1] & DOT) + 1
+    marks = np.flatnonzero(flags & (DOT | COLON))  # one pass over the text for both
+    is_dot = (flags[marks] & DOT) != 0
+    dots, colons = marks[is_dot], marks[~is_dot]
+    dots = dots[(dots > 0) & (dots < len(flags) - 1)]
     dotted = dots[((flags[dots - 1] & DIGIT) != 0) & ((flags[dots + 1] & DIGIT) != 0)] - 1
-    colons = np.flatnonzero(flags & COLON)
     close = np.flatnonzero(np.diff(colons) <= 5)
+    if not len(close):
+        return dotted, dotted + 3
     first, second = colons[close], colons[close + 1]
     paired = np.ones(len(close), dtype=bool)
     for offset in range(1, 5):  # each character between the two colons is a hex digit
         inside = first + offset < second
         paired &= ~inside | ((flags[np.minimum(first + offset, len(flags) - 1)] & HEX) != 0)
-    if not len(close):
-        return dotted, dotted + 3
     starts = np.concatenate((dotted, first[paired]))
     order = np.argsort(starts, kind="stable")
     return starts[order], np.concatenate((dotted + 3, second[paired] + 1))[order]
