@@ -33,17 +33,12 @@ from stages.pii.characters import (
 )
 
 
+@dataclass(frozen=True)
 class WholeTextGate:
     """No gate could be derived from the pattern: every text is scanned whole."""
 
     def spans(self, classes: TextClasses) -> list[tuple[int, int]]:
         return [(0, len(classes.codes))]
-
-    def __eq__(self, other):
-        return isinstance(other, WholeTextGate)
-
-    def __hash__(self):
-        return hash(WholeTextGate)
 
 
 @dataclass(frozen=True)
