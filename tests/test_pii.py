@@ -292,6 +292,19 @@ def test_the_bounded_matcher_finds_what_phonenumbers_finds_in_context():
     assert not differing, f"{len(differing)} texts and regions differ, e.g. {differing[:5]}"
 
 
+def test_phone_numbers_in_any_context_are_found_as_presidio_finds_them(analyzer):
+    """Runs next to letters, currency signs, extensions, time-stamp suffixes and the text's edges: the
+    windows (which reuse a run's verdict only between plain spaces) equal presidio over the document."""
+    rng = random.Random(17)
+    runs = [run for run in _phone_runs(600, seed=23) if len(run) < 40]
+    rng.shuffle(runs)
+    glue = [" ", " ", ", ", " or ", "x", "abc", "$", "% ", " ext. 12 ", " x 345 ", ":30 ", " #7 ", "\n", " call "]
+    texts = ["".join(run + rng.choice(glue) for run in runs[i : i + 12]) for i in range(0, len(runs), 12)]
+    texts += [run for run in runs[:40]]  # a run alone: at the text's start and end
+    differing = [i for i, t in enumerate(texts) if _findings(analyzer.analyze(t)) != _findings(analyzer.whole(t))]
+    assert not differing, f"{len(differing)} of {len(texts)} texts differ, e.g. #{differing[:5]}"
+
+
 def test_placeholders_replace_findings_and_leave_everything_else(tmp_path):
     step = _step(tmp_path)
     text = "Write to jane.roe@mailbox.org or call +44 20 7946 0958. Card 4111 1111 1111 1111 expired. Nothing else."

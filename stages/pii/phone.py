@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from phonenumbers import PhoneNumberMatcher
-from phonenumbers.phonenumberutil import _PLUS_CHARS, _VALID_PUNCTUATION
+from phonenumbers.phonenumberutil import _EXTN_PATTERNS_FOR_MATCHING, _PLUS_CHARS, _VALID_PUNCTUATION
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
 # phonenumbers' matcher reads candidates made of these characters (its _PATTERN); no valid number in any
@@ -32,6 +32,8 @@ PHONE_CANDIDATE = re.compile(f"(?:{_LEAD}{_PUNCT}{{0,4}}){{0,2}}\\d(?:[{_VALID_P
 PHONE_CANDIDATE_LEAD = 10
 # phonenumbers' longest extension: separators, a word such as "extension", separators, up to 20 digits.
 _EXTENSION_CHARS = 64
+# What the matcher reads after a number's last digit as its extension (its own expression and flags).
+_EXTENSION = re.compile(f"(?:{_EXTN_PATTERNS_FOR_MATCHING})", re.UNICODE | re.IGNORECASE)
 
 
 class RegionMetadataBound:
@@ -360,7 +362,7 @@ class PhoneVerdicts:
         self.regions = tuple(phone.supported_regions)
         self.leniency = phone.leniency
         self.bound = RegionMetadataBound(self.regions, phone.leniency)
-        self._verdicts: dict[str, tuple[str, ...]] = {}
+        self._verdicts: dict[str, dict[str, list[tuple[int, int]]]] = {}
         self.matcher_calls = 0
 
     def __call__(self, run: str) -> tuple[str, ...]:
@@ -370,19 +372,26 @@ class PhoneVerdicts:
         (a letter, a time-stamp suffix), so a region that finds nothing in the bare run finds nothing
         starting in it in context either: the windows ask only these regions, not all of them.
         """
-        regions = self._verdicts.get(run)
-        if regions is None:
+        return tuple(self.matches(run))
+
+    def matches(self, run: str) -> dict[str, list[tuple[int, int]]]:
+        """Per region that finds a number in the run between two spaces, the numbers' offsets in the run."""
+        found = self._verdicts.get(run)
+        if found is None:
             padded = f" {run} "
-            found = []
+            found = {}
             for region in self.bound.possible(run, self.regions):
                 self.matcher_calls += 1
-                if BoundedPhoneNumberMatcher(padded, region, self.leniency, self.bound).has_next():
-                    found.append(region)
-            regions = tuple(found)
+                numbers = [
+                    (match.start - 1, match.end - 1)
+                    for match in BoundedPhoneNumberMatcher(padded, region, self.leniency, self.bound)
+                ]
+                if numbers:
+                    found[region] = numbers
             if len(self._verdicts) > self.MAX_REMEMBERED:
                 self._verdicts.clear()
-            self._verdicts[run] = regions
-        return regions
+            self._verdicts[run] = found
+        return found
 
 
 class CandidatePhoneRecognizer(PhoneRecognizer):
@@ -403,33 +412,74 @@ class CandidatePhoneRecognizer(PhoneRecognizer):
             name=phone.name,
         )
         self._verdicts = verdicts
+        self._explained: dict[tuple[str, str], str] = {}
 
     def analyze(self, text: str, entities, nlp_artifacts=None):
-        import phonenumbers
-        from phonenumbers.phonenumberutil import NumberParseException
         from presidio_analyzer import EntityRecognizer
 
         results = []
         for run in PHONE_CANDIDATE.finditer(text):
-            regions = self._verdicts(run.group())
-            if not regions:
+            found = self._verdicts.matches(run.group())
+            if not found:
+                continue
+            if _between_spaces(text, run.start(), run.end()):
+                # The matcher reads the run here as between the verdict's two spaces: its numbers stand.
+                for region, numbers in found.items():
+                    for start, end in numbers:
+                        located = _Located(run.start() + start, run.start() + end)
+                        results.append(self._result(located, text, region, nlp_artifacts))
                 continue
             start = max(0, run.start() - 1)
             snippet = text[start : run.end() + _EXTENSION_CHARS]
-            for region in regions:
+            for region in found:
                 for match in BoundedPhoneNumberMatcher(snippet, region, self.leniency, self._verdicts.bound):
                     if start + match.start >= run.end():
                         break  # matches come in order: none later starts in the run
                     if start + match.start < run.start():
                         continue
                     located = _Located(start + match.start, start + match.end)
-                    try:
-                        parsed = phonenumbers.parse(text[located.start : located.end])
-                        found_region = phonenumbers.region_code_for_number(parsed)
-                    except NumberParseException:
-                        found_region = region
-                    results.append(self._get_recognizer_result(located, text, found_region, nlp_artifacts))
+                    results.append(self._result(located, text, region, nlp_artifacts))
         return EntityRecognizer.remove_duplicates(results)
+
+    def _result(self, located: _Located, text: str, region: str, nlp_artifacts):
+        """presidio's result for a match, explained by the region of the number as written (its own
+        `analyze` does the same parse), remembered per number and matcher region."""
+        import phonenumbers
+        from phonenumbers.phonenumberutil import NumberParseException
+
+        number = text[located.start : located.end]
+        explained = self._explained.get((number, region))
+        if explained is None:
+            try:
+                explained = phonenumbers.region_code_for_number(phonenumbers.parse(number))
+            except NumberParseException:
+                explained = region
+            if len(self._explained) > 100_000:
+                self._explained.clear()
+            self._explained[(number, region)] = explained
+        return self._get_recognizer_result(located, text, explained, nlp_artifacts)
+
+
+def extends_into(text: str, digit_positions, start: int) -> bool:
+    """Whether an extension of the number before the run starting at `start` ("... #7", "... ext. 12")
+    could take the run's first digits: phonenumbers' matcher then starts its next candidate inside the
+    run, where a window's matcher, starting at the run, would not. The last digit before the run ends
+    the number the extension would belong to."""
+    import numpy as np
+
+    before = int(np.searchsorted(digit_positions, start)) - 1
+    if before < 0 or start - digit_positions[before] > _EXTENSION_CHARS:
+        return False
+    extension = _EXTENSION.match(text, int(digit_positions[before]) + 1)
+    return extension is not None and extension.end() > start
+
+
+def _between_spaces(text: str, start: int, end: int) -> bool:
+    """Whether phonenumbers' matcher reads the run text[start:end] as it reads " run ": a space (or the
+    text's start) before it, a space (or the text's end) after it, and no extension ("ext. 12") after."""
+    return (start == 0 or text[start - 1] == " ") and (
+        end == len(text) or (text[end] == " " and _EXTENSION.match(text, end) is None)
+    )
 
 
 @dataclass(frozen=True)

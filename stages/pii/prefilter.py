@@ -35,7 +35,13 @@ from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 from stages.pii.characters import COLON, TextClasses
 from stages.pii.engine import LANGUAGE
 from stages.pii.gates import covering, gate_for, pattern_reach
-from stages.pii.phone import PHONE_CANDIDATE, PHONE_CANDIDATE_LEAD, CandidatePhoneRecognizer, PhoneVerdicts
+from stages.pii.phone import (
+    PHONE_CANDIDATE,
+    PHONE_CANDIDATE_LEAD,
+    CandidatePhoneRecognizer,
+    PhoneVerdicts,
+    extends_into,
+)
 from stages.pii.window_nlp import TokenStringsNlpEngine
 
 
@@ -125,6 +131,10 @@ class WindowedAnalyzer:
             return self.whole(text)
         classes = TextClasses(text)
         candidates = self._candidates(classes)
+        if candidates is None:  # phone runs the windows cannot read apart: presidio reads it all
+            self.windows_analyzed += 1
+            self.characters_analyzed += len(text)
+            return self.whole(text)
         if not candidates:
             return []
         results = []
@@ -172,12 +182,16 @@ class WindowedAnalyzer:
             parts |= found
         return parts
 
-    def _candidates(self, classes: TextClasses) -> list[tuple[int, int, str]]:
+    def _candidates(self, classes: TextClasses) -> list[tuple[int, int, str]] | None:
+        """(start, end, type) of every place presidio can find something; None when a phone run opens
+        inside the previous number's extension, which the windows cannot reproduce."""
         text = classes.text
         candidates = self._candidates_of_patterns(classes)
         if self.phone_verdicts is not None:
             for start, end in classes.phone_stretches(PHONE_CANDIDATE_LEAD):
                 for match in PHONE_CANDIDATE.finditer(text, start, end):
+                    if extends_into(text, classes.digit_positions, match.start()):
+                        return None
                     if self.phone_verdicts(match.group()):
                         candidates.append((match.start(), match.end(), "PHONE_NUMBER"))
         return candidates
