@@ -460,6 +460,20 @@ class CandidatePhoneRecognizer(PhoneRecognizer):
         return self._get_recognizer_result(located, text, explained, nlp_artifacts)
 
 
+class WholeTextPhoneRecognizer(CandidatePhoneRecognizer):
+    """presidio's PhoneRecognizer over the whole text in every region, its matchers skipping the parses
+    the metadata bound rules out: for documents whose phone runs the windows cannot read apart."""
+
+    def analyze(self, text: str, entities, nlp_artifacts=None):
+        from presidio_analyzer import EntityRecognizer
+
+        results = []
+        for region in self.supported_regions:
+            for match in BoundedPhoneNumberMatcher(text, region, self.leniency, self._verdicts.bound):
+                results.append(self._result(_Located(match.start, match.end), text, region, nlp_artifacts))
+        return EntityRecognizer.remove_duplicates(results)
+
+
 def extends_into(text: str, digit_positions, start: int) -> bool:
     """Whether an extension of the number before the run starting at `start` ("... #7", "... ext. 12")
     could take the run's first digits: phonenumbers' matcher then starts its next candidate inside the

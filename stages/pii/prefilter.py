@@ -40,6 +40,7 @@ from stages.pii.phone import (
     PHONE_CANDIDATE_LEAD,
     CandidatePhoneRecognizer,
     PhoneVerdicts,
+    WholeTextPhoneRecognizer,
     extends_into,
 )
 from stages.pii.window_nlp import TokenStringsNlpEngine
@@ -56,7 +57,7 @@ def _compiled(pattern, flags: int):
 
 
 def _window_analyzer(analyzer, old, new):
-    """The analyzer's twin for windows: `new` recognizer in place of `old`, token strings for spaCy Tokens."""
+    """The analyzer's twin: `new` recognizer in place of `old`, token strings for spaCy Tokens."""
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 
     recognizers = [new if r is old else r for r in analyzer.registry.recognizers]
@@ -100,6 +101,10 @@ class WindowedAnalyzer:
         self.phone_verdicts = PhoneVerdicts(phone) if phone is not None else None
         swapped = CandidatePhoneRecognizer(phone, self.phone_verdicts) if phone is not None else None
         self._window_analyzer = _window_analyzer(analyzer, phone, swapped)
+        # For the rare document the windows cannot read (see `_candidates`): presidio over all of it,
+        # with the same exact shortcuts for phone numbers and tokens.
+        whole_text_phone = WholeTextPhoneRecognizer(phone, self.phone_verdicts) if phone is not None else None
+        self._document_analyzer = _window_analyzer(analyzer, phone, whole_text_phone)
         self._window_nlp = self._window_analyzer.nlp_engine
         others = [r for r in recognizers if not isinstance(r, PatternRecognizer | PhoneRecognizer)]
         # Without a tokenizer-only pipeline, context and NER need the whole document.
@@ -130,14 +135,21 @@ class WindowedAnalyzer:
             self.characters_analyzed += len(text)
             return self.whole(text)
         classes = TextClasses(text)
-        candidates = self._candidates(classes)
-        if candidates is None:  # phone runs the windows cannot read apart: presidio reads it all
+        candidates = self._candidates_of_patterns(classes)
+        phones = self._phone_candidates(classes)
+        results = []
+        if phones is None:
+            # Phone runs the windows cannot read apart: presidio reads phone numbers in the whole
+            # document (its duplicate removal and context work per finding and type, so this is exact).
             self.windows_analyzed += 1
             self.characters_analyzed += len(text)
-            return self.whole(text)
+            results += self._document_analyzer.analyze(
+                text, language=LANGUAGE, entities=["PHONE_NUMBER"], score_threshold=self.score_threshold
+            )
+        else:
+            candidates += phones
         if not candidates:
-            return []
-        results = []
+            return results
         self._window_nlp.document_keywords = self._colon_parts(classes)
         for start, end, entities, spans in self._windows(classes, candidates):
             self.windows_analyzed += 1
@@ -148,7 +160,12 @@ class WindowedAnalyzer:
             for result in found:
                 result.start += start
                 result.end += start
-                if any(result.start < span_end and span_start < result.end for span_start, span_end in spans):
+                # A finding counts where it overlaps a candidate of its own type: a phone run the window
+                # cuts at its edge (not a candidate, so not protected) may read as a number there.
+                if any(
+                    result.start < span_end and span_start < result.end and result.entity_type == entity
+                    for span_start, span_end, entity in spans
+                ):
                     results.append(result)
         return results
 
@@ -182,18 +199,19 @@ class WindowedAnalyzer:
             parts |= found
         return parts
 
-    def _candidates(self, classes: TextClasses) -> list[tuple[int, int, str]] | None:
-        """(start, end, type) of every place presidio can find something; None when a phone run opens
-        inside the previous number's extension, which the windows cannot reproduce."""
+    def _phone_candidates(self, classes: TextClasses) -> list[tuple[int, int, str]] | None:
+        """(start, end, "PHONE_NUMBER") of the runs where some region's matcher finds a number; None when
+        a run opens inside the previous number's extension, which a window cannot reproduce."""
+        if self.phone_verdicts is None:
+            return []
         text = classes.text
-        candidates = self._candidates_of_patterns(classes)
-        if self.phone_verdicts is not None:
-            for start, end in classes.phone_stretches(PHONE_CANDIDATE_LEAD):
-                for match in PHONE_CANDIDATE.finditer(text, start, end):
-                    if extends_into(text, classes.digit_positions, match.start()):
-                        return None
-                    if self.phone_verdicts(match.group()):
-                        candidates.append((match.start(), match.end(), "PHONE_NUMBER"))
+        candidates = []
+        for start, end in classes.phone_stretches(PHONE_CANDIDATE_LEAD):
+            for match in PHONE_CANDIDATE.finditer(text, start, end):
+                if extends_into(text, classes.digit_positions, match.start()):
+                    return None
+                if self.phone_verdicts(match.group()):
+                    candidates.append((match.start(), match.end(), "PHONE_NUMBER"))
         return candidates
 
     def _candidates_of_patterns(self, classes: TextClasses) -> list[tuple[int, int, str]]:
@@ -217,7 +235,7 @@ class WindowedAnalyzer:
         return candidates
 
     def _windows(self, classes: TextClasses, candidates):
-        """Merged (start, end, entity types, candidate spans) windows of whole words around candidates.
+        """Merged (start, end, entity types, candidates) windows of whole words around candidates.
 
         A window never cuts a candidate: regular expressions scan left to right without overlaps, so a
         window starting inside a run of matches (a table of numbers) would pair the digits differently.
@@ -242,9 +260,9 @@ class WindowedAnalyzer:
                 last = windows[-1]
                 last[1] = max(last[1], window_end)
                 last[2].add(entity)
-                last[3].append((start, end))
+                last[3].append((start, end, entity))
             else:
-                windows.append([window_start, window_end, {entity}, [(start, end)]])
+                windows.append([window_start, window_end, {entity}, [(start, end, entity)]])
         return windows
 
     def _widen_backward(self, text: str, word_starts: list[int], position: int) -> int:
