@@ -5,19 +5,19 @@ recognizer parses every run of digits once per region. Most of a web page holds 
 
 1. Candidates, per entity type, in a way that cannot miss what presidio would find:
    - pattern recognizers (e-mail, card, IBAN, IP, national IDs) run their own regular expressions and
-     checksums over the document, without spaCy, and only where a cheap gate says a match can be:
-     a literal every match contains (`@` for e-mail: then the whole text), or, derived from the
-     patterns themselves, the stretches around the least number of digits a match holds within its
-     greatest width, or the runs of letters and digits at least as long as a match when it can hold
-     nothing else;
+     checksums over the document, without spaCy, and only inside the stretches their pattern's gate
+     says a match can be (`stages.pii.gates`, read from the document's character classes);
    - phone numbers: every run of phonenumbers' own candidate characters holding at least 4 digits (no
      valid number in any region is shorter), judged once per distinct run (`stages.pii.phone`).
 2. Each candidate is widened to whole words, far enough that presidio's context window (the keywords
    before and after a finding that raise its score) lies inside, and overlapping windows merge.
 3. presidio's `AnalyzerEngine.analyze` runs on each window, for the types that had candidates there
-   (its phone recognizer reading only the candidate runs, see `CandidatePhoneRecognizer`); findings
-   are shifted back to document offsets and kept if they overlap a candidate.
+   (its phone recognizer reading only the candidate runs, see `CandidatePhoneRecognizer`; its NLP
+   engine told the document's colon keywords, see `_colon_parts`); findings are shifted back to
+   document offsets and kept if they overlap a candidate of their type.
 
+A phone run opening inside the previous number's extension cannot be read in a window: that
+document's phone numbers then go through presidio over the whole document (`WholeTextPhoneRecognizer`).
 The result equals `analyze` over the whole document (tests assert it on labelled sentences, web text,
 the sample corpus and generated text). With a spaCy model named (NER types such as PERSON), the model
 must read whole documents, so the whole document goes through presidio as usual.
