@@ -19,6 +19,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
+import numpy as np
 from phonenumbers import PhoneNumberMatcher
 from phonenumbers.phonenumberutil import _EXTN_PATTERNS_FOR_MATCHING, _PLUS_CHARS, _VALID_PUNCTUATION
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
@@ -479,8 +480,6 @@ def extends_into(text: str, digit_positions, start: int) -> bool:
     could take the run's first digits: phonenumbers' matcher then starts its next candidate inside the
     run, where a window's matcher, starting at the run, would not. The last digit before the run ends
     the number the extension would belong to."""
-    import numpy as np
-
     before = int(np.searchsorted(digit_positions, start)) - 1
     if before < 0 or start - digit_positions[before] > _EXTENSION_CHARS:
         return False

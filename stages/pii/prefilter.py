@@ -30,6 +30,7 @@ import re
 
 import numpy as np
 from presidio_analyzer import PatternRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
 from stages.pii.characters import COLON, TextClasses
@@ -101,7 +102,7 @@ class WindowedAnalyzer:
         self.phone_verdicts = PhoneVerdicts(phone) if phone is not None else None
         swapped = CandidatePhoneRecognizer(phone, self.phone_verdicts) if phone is not None else None
         self._window_analyzer = _window_analyzer(analyzer, phone, swapped)
-        # For the rare document the windows cannot read (see `_candidates`): presidio over all of it,
+        # For the rare document the windows cannot read (see `_phone_candidates`): presidio over all of it,
         # with the same exact shortcuts for phone numbers and tokens.
         whole_text_phone = WholeTextPhoneRecognizer(phone, self.phone_verdicts) if phone is not None else None
         self._document_analyzer = _window_analyzer(analyzer, phone, whole_text_phone)
@@ -183,16 +184,8 @@ class WindowedAnalyzer:
             word = classes.text[start:end]
             found = self._colon_parts_of_word.get(word)
             if found is None:
-                vocab = self._nlp.vocab
-                found = {
-                    part
-                    for token in self._nlp.tokenizer(word)
-                    if ":" in token.lower_
-                    and not vocab[token.lower_].is_stop
-                    and not vocab[token.lower_].is_punct
-                    and token.lower_ not in ("-pron-", "be")
-                    for part in token.lower_.split(":")
-                }
+                lemmas = [token.lower_ for token in self._nlp.tokenizer(word)]
+                found = set(self._presidio_keywords([lemma for lemma in lemmas if ":" in lemma]))
                 if len(self._colon_parts_of_word) > 100_000:
                     self._colon_parts_of_word.clear()
                 self._colon_parts_of_word[word] = found
@@ -282,6 +275,11 @@ class WindowedAnalyzer:
             index += 1
         return word_starts[index] if index < len(word_starts) else len(text)
 
+    def _presidio_keywords(self, lemmas: list[str]) -> list[str]:
+        """The context keywords presidio makes of these lemmas (its own filter: no stop words or
+        punctuation, split at colons)."""
+        return NlpArtifacts.set_keywords(self.analyzer.nlp_engine, lemmas, LANGUAGE)
+
     def _keywords(self, word: str) -> int:
         """How many of presidio's context keywords (non-stop, non-punctuation lemmas) a word yields."""
         count = self._keywords_in_word.get(word)
@@ -295,12 +293,9 @@ class WindowedAnalyzer:
                 # The token holding the digit is a keyword (no stop word or punctuation has a digit);
                 # there may be more, and counting too few only widens the window.
                 return 1
-            vocab = self._nlp.vocab
-            count = sum(
-                1
-                for token in self._nlp.tokenizer(word.strip())
-                if ":" not in token.lower_ and not vocab[token.lower_].is_stop and not vocab[token.lower_].is_punct
-            )
+            # A token holding a colon is never a keyword itself (presidio keeps only its parts).
+            lemmas = [token.lower_ for token in self._nlp.tokenizer(stripped)]
+            count = len(self._presidio_keywords([lemma for lemma in lemmas if ":" not in lemma]))
             if len(self._keywords_in_word) > 500_000:
                 self._keywords_in_word.clear()
             self._keywords_in_word[word] = count
