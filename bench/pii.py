@@ -35,6 +35,14 @@ def _texts(count: int) -> list[str]:
     return texts
 
 
+def _in_batches(analyzer, texts: list[str]) -> list:
+    """Our analyzer's findings, in the batches the pii step hands it."""
+    from stages.pii.steps import ScrubPersonalData
+
+    size = ScrubPersonalData.BATCH_DOCUMENTS
+    return [found for i in range(0, len(texts), size) for found in analyzer.analyze_many(texts[i : i + size])]
+
+
 def run(documents: int = 1500) -> list[Comparison]:
     import tempfile
 
@@ -52,7 +60,7 @@ def run(documents: int = 1500) -> list[Comparison]:
         return sorted((r.entity_type, r.start, r.end, round(r.score, 6)) for r in results)
 
     started = time.perf_counter()
-    ours = [key(analyzer.analyze(t)) for t in texts]
+    ours = [key(found) for found in _in_batches(analyzer, texts)]
     ours_seconds = time.perf_counter() - started
     started = time.perf_counter()
     bare = [key(analyzer.whole(t)) for t in texts]
@@ -60,8 +68,7 @@ def run(documents: int = 1500) -> list[Comparison]:
     # Phone verdicts are remembered per distinct run of digits; a long run sees mostly known runs
     # (years, dates, prices). The second pass over the same texts shows that steady state's ceiling.
     started = time.perf_counter()
-    for t in texts:
-        analyzer.analyze(t)
+    _in_batches(analyzer, texts)
     warm_seconds = time.perf_counter() - started
     differing = sum(a != b for a, b in zip(ours, bare, strict=True))
     if differing:

@@ -71,6 +71,17 @@ def _findings(results):
     return sorted((r.entity_type, r.start, r.end, round(r.score, 6)) for r in results)
 
 
+def _differing(analyzer, texts: list[str], batch: int = 64) -> list[int]:
+    """Indices of the texts whose findings, analyzed in batches as the step does, differ from presidio's
+    over the whole document."""
+    ours = [found for i in range(0, len(texts), batch) for found in analyzer.analyze_many(texts[i : i + batch])]
+    return [
+        i
+        for i, (text, found) in enumerate(zip(texts, ours, strict=True))
+        if _findings(found) != _findings(analyzer.whole(text))
+    ]
+
+
 def test_windows_find_exactly_what_presidio_finds_over_whole_documents(analyzer):
     texts = _generated_texts()
     if PII_DEV.exists():
@@ -81,9 +92,7 @@ def test_windows_find_exactly_what_presidio_finds_over_whole_documents(analyzer)
         for path in sorted(WEB_TEXT.glob("*.jsonl.gz")):
             with gzip.open(path, "rt", encoding="utf-8") as lines:
                 texts += [json.loads(line)["text"] for line in lines][:300]
-    mismatched = [
-        i for i, text in enumerate(texts) if _findings(analyzer.analyze(text)) != _findings(analyzer.whole(text))
-    ]
+    mismatched = _differing(analyzer, texts)
     total = sum(len(analyzer.whole(t)) for t in texts)
     assert total > 200, "the texts must hold findings for the comparison to mean something"
     assert not mismatched, f"{len(mismatched)} of {len(texts)} texts differ, e.g. text #{mismatched[0]}"
@@ -98,7 +107,7 @@ def test_a_colon_token_far_away_changes_context_as_it_does_for_presidio(analyzer
         for token in ("a:10", "the:5", "of:x1", "re:the", "10:30")
         for near in ("a a a a a a", "the the the the the the", "of of of of of of of", "a the of")
     ]
-    differing = [i for i, t in enumerate(texts) if _findings(analyzer.analyze(t)) != _findings(analyzer.whole(t))]
+    differing = _differing(analyzer, texts, batch=7)
     assert not differing, f"texts {differing} differ from presidio over the whole document"
 
 
@@ -198,12 +207,41 @@ def test_scanning_only_the_gated_stretches_finds_what_a_whole_scan_finds(analyze
         classes = TextClasses(text)
         matches = [(entity, m) for entity, compiled, _ in analyzer.pattern_scans for m in compiled.finditer(text)]
         expected = sorted((m.start(), m.end(), entity) for entity, m in matches if m.end() > m.start())
-        assert sorted(analyzer._candidates_of_patterns(classes)) == expected, f"text #{number}"
+        spans_of_gate = [gate.spans(classes) for gate in analyzer.gates]
+        assert sorted(analyzer._candidates_of_patterns(text, spans_of_gate)) == expected, f"text #{number}"
         phone_runs = [m.span() for m in PHONE_CANDIDATE.finditer(text)]
         stretches = classes.phone_stretches(PHONE_CANDIDATE_LEAD)
         in_stretches = [m.span() for start, end in stretches for m in PHONE_CANDIDATE.finditer(text, start, end)]
         assert in_stretches == phone_runs, f"phone runs, text #{number}"
         assert classes.word_starts() == [0] + [m.end() for m in re.finditer(r"\s+", text)], f"words, text #{number}"
+
+
+def test_joined_texts_give_each_text_the_spans_it_gets_alone(analyzer):
+    """The gates run once per batch of texts joined together; each text's part must equal its own."""
+    import numpy as np
+
+    from stages.pii.characters import COLON, JoinedTexts, TextClasses
+    from stages.pii.phone import PHONE_CANDIDATE_LEAD
+
+    rng = random.Random(5)
+    texts = _generated_texts(80, seed=21) + _soup(rng, 200) + ["", " ", "1234", "a@b.c ", "\n12 34 56 78\n", "x:y"]
+    rng.shuffle(texts)
+    for first in range(0, len(texts), 37):
+        batch = texts[first : first + 37]
+        joined = JoinedTexts(batch, analyzer._separator_gap)
+        spans_of_gate = [joined.split(gate.spans(joined.classes)) for gate in analyzer.gates]
+        stretches = joined.split(joined.classes.phone_stretches(PHONE_CANDIDATE_LEAD))
+        colons = joined.split(joined.classes.tokens_around(np.flatnonzero(joined.classes.flags & COLON)))
+        for index, text in enumerate(batch):
+            alone = TextClasses(text)
+            where = f"text #{first + index}"
+            for gate, spans in zip(analyzer.gates, spans_of_gate, strict=True):
+                assert spans[index] == [s for s in gate.spans(alone) if s[0] < s[1]], f"{gate}, {where}"
+            assert stretches[index] == alone.phone_stretches(PHONE_CANDIDATE_LEAD), f"phone stretches, {where}"
+            assert colons[index] == alone.tokens_around(np.flatnonzero(alone.flags & COLON)), f"colons, {where}"
+            assert joined.word_starts(index) == alone.word_starts(), f"word starts, {where}"
+            digits = joined.positions_in(index, joined.classes.digit_positions)
+            assert digits.tolist() == alone.digit_positions.tolist(), f"digit positions, {where}"
 
 
 def test_windows_never_count_more_context_keywords_in_a_word_than_presidio_does(analyzer):
@@ -308,7 +346,7 @@ def test_phone_numbers_in_any_context_are_found_as_presidio_finds_them(analyzer)
     texts.append(
         "+49 30 7337 1792 1 83 0426 3865 1364 3997 1211 726€(206) 274-2138% 5959(9470047; 04 x 677470453 x 3[011 3/8"
     )
-    differing = [i for i, t in enumerate(texts) if _findings(analyzer.analyze(t)) != _findings(analyzer.whole(t))]
+    differing = _differing(analyzer, texts)
     assert not differing, f"{len(differing)} of {len(texts)} texts differ, e.g. #{differing[:5]}"
 
 

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Sequence
 
 import numpy as np
 from presidio_analyzer import PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
-from stages.pii.characters import COLON, TextClasses
+from stages.pii.characters import COLON, DIGIT_CLUSTER_GAP, JoinedTexts
 from stages.pii.engine import LANGUAGE
 from stages.pii.gates import covering, gate_for, pattern_reach
 from stages.pii.phone import (
@@ -44,7 +45,7 @@ from stages.pii.phone import (
     WholeTextPhoneRecognizer,
     extends_into,
 )
-from stages.pii.window_nlp import TokenStringsNlpEngine
+from stages.pii.window_nlp import TokenStringsNlpEngine, WindowContextEnhancer
 
 
 def _compiled(pattern, flags: int):
@@ -67,7 +68,7 @@ def _window_analyzer(analyzer, old, new):
         registry=registry,
         nlp_engine=TokenStringsNlpEngine.replacing(analyzer.nlp_engine),
         supported_languages=[LANGUAGE],
-        context_aware_enhancer=analyzer.context_aware_enhancer,
+        context_aware_enhancer=WindowContextEnhancer.like(analyzer.context_aware_enhancer),
     )
 
 
@@ -98,6 +99,9 @@ class WindowedAnalyzer:
         gates = covering(gates)
         self.gates = list(dict.fromkeys(gates))  # each computed once per text
         self._gate_of_scan = [self.gates.index(gate) for gate in gates]
+        # Texts are joined for the gates (`JoinedTexts`) with more room between them than anything reaches.
+        reaches = [getattr(gate, "width", None) for gate in self.gates] + [DIGIT_CLUSTER_GAP, PHONE_CANDIDATE_LEAD]
+        self._separator_gap = 1 + max(reach for reach in reaches if reach is not None)
         phone = next((r for r in recognizers if isinstance(r, PhoneRecognizer)), None)
         self.phone_verdicts = PhoneVerdicts(phone) if phone is not None else None
         swapped = CandidatePhoneRecognizer(phone, self.phone_verdicts) if phone is not None else None
@@ -131,13 +135,30 @@ class WindowedAnalyzer:
         )
 
     def analyze(self, text: str) -> list[RecognizerResult]:
+        return self.analyze_many([text])[0]
+
+    def analyze_many(self, texts: Sequence[str]) -> list[list[RecognizerResult]]:
+        """`analyze` of each text; the character-class work is done once for all of them."""
         if self.whole_documents:
-            self.windows_analyzed += 1
-            self.characters_analyzed += len(text)
-            return self.whole(text)
-        classes = TextClasses(text)
-        candidates = self._candidates_of_patterns(classes)
-        phones = self._phone_candidates(classes)
+            self.windows_analyzed += len(texts)
+            self.characters_analyzed += sum(map(len, texts))
+            return [self.whole(text) for text in texts]
+        joined = JoinedTexts(texts, self._separator_gap)
+        classes = joined.classes
+        spans_of_gate = [joined.split(gate.spans(classes)) for gate in self.gates]
+        phone_stretches = joined.split(classes.phone_stretches(PHONE_CANDIDATE_LEAD))
+        colon_tokens = joined.split(classes.tokens_around(np.flatnonzero(classes.flags & COLON)))
+        return [
+            self._analyze(joined, index, [spans[index] for spans in spans_of_gate], phone_stretches[index],
+                          colon_tokens[index])
+            for index in range(len(texts))
+        ]  # fmt: skip
+
+    def _analyze(self, joined: JoinedTexts, index: int, spans_of_gate, phone_stretches, colon_tokens):
+        text = joined.texts[index]
+        candidates = self._candidates_of_patterns(text, spans_of_gate)
+        digit_positions = lambda: joined.positions_in(index, joined.classes.digit_positions)  # noqa: E731
+        phones = self._phone_candidates(text, phone_stretches, digit_positions)
         results = []
         if phones is None:
             # Phone runs the windows cannot read apart: presidio reads phone numbers in the whole
@@ -151,8 +172,8 @@ class WindowedAnalyzer:
             candidates += phones
         if not candidates:
             return results
-        self._window_nlp.document_keywords = self._colon_parts(classes)
-        for start, end, entities, spans in self._windows(classes, candidates):
+        self._window_nlp.document_keywords = self._colon_parts(text, colon_tokens)
+        for start, end, entities, spans in self._windows(text, joined.word_starts(index), candidates):
             self.windows_analyzed += 1
             self.characters_analyzed += end - start
             found = self._window_analyzer.analyze(
@@ -170,18 +191,15 @@ class WindowedAnalyzer:
                     results.append(result)
         return results
 
-    def _colon_parts(self, classes: TextClasses) -> set[str]:
+    def _colon_parts(self, text: str, colon_tokens: list[tuple[int, int]]) -> set[str]:
         """The parts of the document's context keywords that hold a colon ("a:10" gives "a" and "10").
 
         presidio splits keywords at colons, and a word counts as context if it is in the document's
         keyword list; so a part such as the stop word "a" counts everywhere in the document once some
         token holds it. The windows are told of such parts from outside them, to count as presidio does."""
-        colons = np.flatnonzero(classes.flags & COLON)
-        if not len(colons):
-            return set()
         parts = set()
-        for start, end in classes.tokens_around(colons):
-            word = classes.text[start:end]
+        for start, end in colon_tokens:
+            word = text[start:end]
             found = self._colon_parts_of_word.get(word)
             if found is None:
                 lemmas = [token.lower_ for token in self._nlp.tokenizer(word)]
@@ -192,33 +210,34 @@ class WindowedAnalyzer:
             parts |= found
         return parts
 
-    def _phone_candidates(self, classes: TextClasses) -> list[tuple[int, int, str]] | None:
+    def _phone_candidates(self, text: str, stretches, digit_positions) -> list[tuple[int, int, str]] | None:
         """(start, end, "PHONE_NUMBER") of the runs where some region's matcher finds a number; None when
-        a run opens inside the previous number's extension, which a window cannot reproduce."""
+        a run opens inside the previous number's extension, which a window cannot reproduce.
+        `digit_positions()` gives the text's digit positions."""
         if self.phone_verdicts is None:
             return []
-        text = classes.text
         candidates = []
-        for start, end in classes.phone_stretches(PHONE_CANDIDATE_LEAD):
+        positions = None
+        for start, end in stretches:
             for match in PHONE_CANDIDATE.finditer(text, start, end):
-                if extends_into(text, classes.digit_positions, match.start()):
+                if positions is None:
+                    positions = digit_positions()
+                if extends_into(text, positions, match.start()):
                     return None
                 if self.phone_verdicts(match.group()):
                     candidates.append((match.start(), match.end(), "PHONE_NUMBER"))
         return candidates
 
-    def _candidates_of_patterns(self, classes: TextClasses) -> list[tuple[int, int, str]]:
+    def _candidates_of_patterns(self, text: str, spans_of_gate) -> list[tuple[int, int, str]]:
         """(start, end, type) of every match of every pattern, as a scan of the whole text finds them.
 
         Each pattern scans only the stretches its gate says every match lies in. No match crosses a
         stretch's edges, so the scan there pairs characters as the whole scan would; and it may stop
         `reach` characters past the stretch, where its lookaheads read their last character."""
-        text = classes.text
         length = len(text)
         candidates = []
-        stretches_of_gate = [gate.spans(classes) for gate in self.gates]
         for (entity, compiled, reach), gate in zip(self.pattern_scans, self._gate_of_scan, strict=True):
-            for start, end in stretches_of_gate[gate]:
+            for start, end in spans_of_gate[gate]:
                 stop = length if reach is None else min(length, end + reach)
                 for match in compiled.finditer(text, start, stop):
                     if match.start() >= end:
@@ -227,7 +246,7 @@ class WindowedAnalyzer:
                         candidates.append((match.start(), match.end(), entity))
         return candidates
 
-    def _windows(self, classes: TextClasses, candidates):
+    def _windows(self, text: str, word_starts: list[int], candidates):
         """Merged (start, end, entity types, candidates) windows of whole words around candidates.
 
         A window never cuts a candidate: regular expressions scan left to right without overlaps, so a
@@ -235,8 +254,6 @@ class WindowedAnalyzer:
         Every candidate lies inside its own window, and overlapping windows merge, so no merged window's
         edge can fall inside a candidate.
         """
-        text = classes.text
-        word_starts = classes.word_starts()
         own = sorted(
             (
                 self._widen_backward(text, word_starts, start),
