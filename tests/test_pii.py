@@ -129,6 +129,27 @@ def test_windows_get_the_nlp_artifacts_presidio_makes(analyzer):
         assert same, f"text #{number}: artifacts differ"  # no values printed: they may be personal data
 
 
+def test_the_blank_pipeline_reads_words_as_a_standard_blank_pipeline_does():
+    """Its vocabulary computes fewer word attributes; the tokens, lemmas, and the stop-word and punctuation
+    flags presidio reads must not change."""
+    import spacy
+
+    from stages.pii.engine import load_spacy
+
+    ours, standard = load_spacy(None), spacy.blank("en")
+    texts = (
+        _generated_texts(60, seed=19) + _soup(random.Random(3), 60) + [" ".join(sorted(standard.Defaults.stop_words))]
+    )
+    texts += ["Tel.: (030) 1234-567, e-mail: a.b@c.de; don't, can't — “quoted” ¡hola! 12:30 a:10 U.S. ..."]
+    for number, text in enumerate(texts):
+        a, b = ours(text), standard.make_doc(text)
+        same = [(t.text, t.idx, t.lower_, t.is_stop, t.is_punct) for t in a] == [
+            (t.text, t.idx, t.lower_, t.is_stop, t.is_punct) for t in b
+        ]
+        assert same, f"text #{number}"  # no values printed: they may be personal data
+        assert [t.lemma_ for t in a] == [t.lower_ for t in b], f"lemmas, text #{number}"
+
+
 def test_the_digit_gate_is_derived_from_the_patterns():
     from presidio_analyzer.predefined_recognizers import UsSsnRecognizer
 

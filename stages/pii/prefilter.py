@@ -305,14 +305,15 @@ class WindowedAnalyzer:
             if stripped.isascii() and stripped.isalpha() and stripped not in self._tokenizer_exceptions:
                 # A plain word is one token, a keyword unless a stop word: spaCy's tokenizer would say
                 # so too, at 50 times the cost and a vocabulary entry per new word.
-                return 0 if stripped.lower() in self._stop_words else 1
-            if ":" not in stripped and _ASCII_DIGIT.search(stripped):
+                count = 0 if stripped.lower() in self._stop_words else 1
+            elif ":" not in stripped and _ASCII_DIGIT.search(stripped):
                 # The token holding the digit is a keyword (no stop word or punctuation has a digit);
                 # there may be more, and counting too few only widens the window.
                 return 1
-            # A token holding a colon is never a keyword itself (presidio keeps only its parts).
-            lemmas = [token.lower_ for token in self._nlp.tokenizer(stripped)]
-            count = len(self._presidio_keywords([lemma for lemma in lemmas if ":" not in lemma]))
+            else:
+                # A token holding a colon is never a keyword itself (presidio keeps only its parts).
+                lemmas = [token.lower_ for token in self._nlp.tokenizer(stripped)]
+                count = len(self._presidio_keywords([lemma for lemma in lemmas if ":" not in lemma]))
             if len(self._keywords_in_word) > 500_000:
                 self._keywords_in_word.clear()
             self._keywords_in_word[word] = count
