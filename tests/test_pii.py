@@ -307,6 +307,42 @@ def _phone_runs(count: int, seed: int) -> list[str]:
     return sorted(runs)
 
 
+def test_phone_verdicts_give_each_region_what_its_matcher_finds():
+    """Verdicts run one region's matcher for a run written with `+` and a valid country code and give its
+    numbers to every region: each region's own matcher must find exactly those."""
+    import phonenumbers
+
+    from stages.pii.entities import DEFAULT_PHONE_REGIONS
+    from stages.pii.phone import PhoneVerdicts
+    from stages.pii.recognizers import recognizers_for
+
+    (phone,) = [r for r in recognizers_for(["PHONE_NUMBER"], list(DEFAULT_PHONE_REGIONS))]
+    verdicts = PhoneVerdicts(phone)
+    rng = random.Random(31)
+    runs = _phone_runs(700, seed=29)
+    plus = [run for run in runs if "+" in run]
+    runs += [f"+{run}" for run in rng.sample(runs, 150)] + [
+        f"{a} {b}" for a, b in zip(plus, rng.sample(runs, len(plus)), strict=True)
+    ]
+    runs += ["+12 345 678 9012", "+0 20 7946 0958", "+1 (555) 010-0199 x 12", "+44 20 7946 0958 020 7946 0958"]
+    # A + before an invalid country code or an international prefix: parse retries in the default region.
+    for _ in range(600):
+        head = rng.choice(["+0", "+011 ", "+00", "+0011 ", "+010 ", "+00 ", "+", "+1", "+44", "+0 ", "+9"])
+        runs.append(head + "".join(rng.choice("0123456789 -") for _ in range(rng.randint(6, 16))).strip(" -"))
+    differing = []
+    for number, digit_run in enumerate(runs):
+        found = verdicts.matches(digit_run)
+        for region in DEFAULT_PHONE_REGIONS:
+            expected = [
+                (m.start - 1, m.end - 1)
+                for m in phonenumbers.PhoneNumberMatcher(f" {digit_run} ", region, leniency=phone.leniency)
+            ]
+            if found.get(region, []) != expected:
+                differing.append((number, region))
+    assert sum("+" in run for run in runs) > 200, "the runs must hold numbers written with +"
+    assert not differing, f"{len(differing)} (run, region) pairs differ, e.g. {differing[:5]}"
+
+
 def test_the_phone_metadata_bound_never_rules_out_a_region_whose_matcher_finds_a_number():
     import phonenumbers
 

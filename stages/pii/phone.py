@@ -346,11 +346,33 @@ class BoundedPhoneNumberMatcher(PhoneNumberMatcher):
     def __init__(self, text: str, region: str, leniency, bound: RegionMetadataBound):
         super().__init__(text, region, leniency=leniency)
         self._bound = bound
+        self.parsed: list[str] = []  # the strings it parsed (or ruled out), in order
 
     def _parse_and_verify(self, candidate, offset):
+        self.parsed.append(candidate)
         if not self._bound.parsable(self.preferred_region, candidate):
             return None
         return super()._parse_and_verify(candidate, offset)
+
+
+def _written_with_plus(string: str) -> bool:
+    """Whether phonenumbers' parse reads the string as written with a `+` and a valid country code: the
+    number's country then comes from the string, and the default region is never read. (With a `+` and
+    an invalid code, parse tries again without the `+`, in the default region.)"""
+    from phonenumbers.phonenumberutil import (
+        _PLUS_CHARS_PATTERN,
+        NumberParseException,
+        _build_national_number_for_parsing,
+        _extract_country_code,
+        _normalize,
+    )
+
+    try:
+        number = _build_national_number_for_parsing(string)
+    except NumberParseException:
+        return False
+    plus = _PLUS_CHARS_PATTERN.match(number)
+    return plus is not None and _extract_country_code(_normalize(number[plus.end() :]))[0] != 0
 
 
 class PhoneVerdicts:
@@ -381,19 +403,28 @@ class PhoneVerdicts:
         return tuple(self.matches(run))
 
     def matches(self, run: str) -> dict[str, list[tuple[int, int]]]:
-        """Per region that finds a number in the run between two spaces, the numbers' offsets in the run."""
+        """Per region that finds a number in the run between two spaces, the numbers' offsets in the run.
+
+        When every string one region's matcher parsed was written with a `+`, each parse read the
+        number's own country code and region, whatever the matcher's region: every region's matcher then
+        goes the same way and finds the same numbers, so the others are not run."""
         found = self._verdicts.get(run)
         if found is None:
             padded = f" {run} "
             found = {}
+            same_everywhere = None
             for region in self.bound.possible(run, self.regions):
+                if same_everywhere is not None:
+                    if same_everywhere:
+                        found[region] = same_everywhere
+                    continue
                 self.matcher_calls += 1
-                numbers = [
-                    (match.start - 1, match.end - 1)
-                    for match in BoundedPhoneNumberMatcher(padded, region, self.leniency, self.bound)
-                ]
+                matcher = BoundedPhoneNumberMatcher(padded, region, self.leniency, self.bound)
+                numbers = [(match.start - 1, match.end - 1) for match in matcher]
                 if numbers:
                     found[region] = numbers
+                if matcher.parsed and all(map(_written_with_plus, matcher.parsed)):
+                    same_everywhere = numbers
             if len(self._verdicts) > self.MAX_REMEMBERED:
                 self._verdicts.clear()
             self._verdicts[run] = found
