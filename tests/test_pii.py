@@ -396,9 +396,13 @@ def test_phone_numbers_in_any_context_are_found_as_presidio_finds_them(analyzer)
     rng.shuffle(runs)
     glue = [" ", ", ", " or ", "x", "abc", "$", "% ", " ext. 12 ", " x 345 ", ":30 ", " #7 ", "\n", " call ",
             "(", ") ", " +", "/", "\u00a0", "; ", " – ", ".", " tel:", "[", "] ", " 1 ", "-", "~", " #", "€",
-            " ;ext=9 ", " - 12# ", "..", "1", "a1 "]  # fmt: skip
+            " ;ext=9 ", " - 12# ", "..", "1", "a1 ", "!", "? ", '"', "'", "\u201c", "\u00bb ", "\t", "\u2014", ", 12#",
+            ":", ":5 ", "\u00a0\u00a0", "%", "\u00a3"]  # fmt: skip
     texts = ["".join(run + rng.choice(glue) for run in runs[i : i + 10]) for i in range(0, len(runs), 10)]
     texts += runs[:40]  # a run alone: at the text's start and end
+    # Date and hour before ":30": phonenumbers rejects a time stamp, so ":" is not neutral after a run.
+    texts += [f"Logged {y}-{m:02d}-{d:02d} {h:02d}:30, then {y}/{m:02d}/{d:02d} {h:02d}:{m:02d}." for y, m, d, h in
+              [(2019, 3, 14, 9), (2021, 11, 2, 17), (1998, 7, 30, 8), (2012, 1, 19, 20), (2024, 5, 23, 6)]]  # fmt: skip
     # A window cutting a run that is no candidate (no region reads a number in it whole), beside an ID.
     texts.append(
         "+49 30 7337 1792 1 83 0426 3865 1364 3997 1211 726€(206) 274-2138% 5959(9470047; 04 x 677470453 x 3[011 3/8"

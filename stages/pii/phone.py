@@ -523,11 +523,19 @@ def extends_into(text: str, digit_positions, start: int) -> bool:
     return extension is not None and extension.end() > start
 
 
+# Characters the matcher treats beside a run as it treats a space. It rejects a number next to a Latin
+# letter, a % or a currency sign, and one followed by a time stamp's ":30"; digits, + and brackets would
+# be part of the run. (The characters a run holds itself decide nothing here: it is the same run.)
+_NEUTRAL_BEFORE = frozenset(" \t\n\r\f\v\u00a0\u3000,.;:!?\"'\u201c\u201d\u2018\u2019\u00ab\u00bb/-\u2013\u2014")
+_NEUTRAL_AFTER = (_NEUTRAL_BEFORE - {":"}) | {")", "]"}
+
+
 def _between_spaces(text: str, start: int, end: int) -> bool:
-    """Whether phonenumbers' matcher reads the run text[start:end] as it reads " run ": a space (or the
-    text's start) before it, a space (or the text's end) after it, and no extension ("ext. 12") after."""
-    return (start == 0 or text[start - 1] == " ") and (
-        end == len(text) or (text[end] == " " and _EXTENSION.match(text, end) is None)
+    """Whether phonenumbers' matcher reads the run text[start:end] as it reads " run ": a neutral
+    character (or the text's start) before it, one (or the text's end) after it, and no extension
+    ("ext. 12", ", 12#") after."""
+    return (start == 0 or text[start - 1] in _NEUTRAL_BEFORE) and (
+        end == len(text) or (text[end] in _NEUTRAL_AFTER and _EXTENSION.match(text, end) is None)
     )
 
 

@@ -179,15 +179,13 @@ class WindowedAnalyzer:
             found = self._window_analyzer.analyze(
                 text[start:end], language=LANGUAGE, entities=sorted(entities), score_threshold=self.score_threshold
             )
+            overlaps = _Overlaps(spans)
             for result in found:
                 result.start += start
                 result.end += start
                 # A finding counts where it overlaps a candidate of its own type: a phone run the window
                 # cuts at its edge (not a candidate, so not protected) may read as a number there.
-                if any(
-                    result.start < span_end and span_start < result.end and result.entity_type == entity
-                    for span_start, span_end, entity in spans
-                ):
+                if overlaps(result.entity_type, result.start, result.end):
                     results.append(result)
         return results
 
@@ -237,7 +235,10 @@ class WindowedAnalyzer:
         length = len(text)
         candidates = []
         for (entity, compiled, reach), gate in zip(self.pattern_scans, self._gate_of_scan, strict=True):
-            for start, end in spans_of_gate[gate]:
+            spans = spans_of_gate[gate]
+            if not spans:
+                continue
+            for start, end in spans:
                 stop = length if reach is None else min(length, end + reach)
                 for match in compiled.finditer(text, start, stop):
                     if match.start() >= end:
@@ -318,3 +319,20 @@ class WindowedAnalyzer:
                 self._keywords_in_word.clear()
             self._keywords_in_word[word] = count
         return count
+
+
+class _Overlaps:
+    """Whether [start, end) overlaps one of the (start, end, type) spans of a type: a binary search over
+    the spans ordered by start, with the furthest end reached so far (spans of a type may overlap)."""
+
+    def __init__(self, spans):
+        self._of_type: dict[str, tuple[list[int], list[int]]] = {}
+        for span_start, span_end, entity in sorted(spans):
+            starts, furthest = self._of_type.setdefault(entity, ([], []))
+            starts.append(span_start)
+            furthest.append(max(span_end, furthest[-1]) if furthest else span_end)
+
+    def __call__(self, entity: str, start: int, end: int) -> bool:
+        starts, furthest = self._of_type.get(entity, ((), ()))
+        before_end = bisect.bisect_left(starts, end) - 1  # the last span starting before `end`
+        return before_end >= 0 and furthest[before_end] > start
