@@ -179,7 +179,7 @@ class WindowedAnalyzer:
             found = self._window_analyzer.analyze(
                 text[start:end], language=LANGUAGE, entities=sorted(entities), score_threshold=self.score_threshold
             )
-            overlaps = _Overlaps(spans)
+            overlaps = _Overlaps(spans) if found else None
             for result in found:
                 result.start += start
                 result.end += start

@@ -52,13 +52,13 @@ class TokenStringsNlpEngine(SpacyNlpEngine):
             offsets.append(token.idx)
             lemmas.append(token.lower_)
         tokens.ends = [offset + len(token) for offset, token in zip(offsets, tokens, strict=True)]
-        keywords = Keywords(word for lemma in lemmas for word in self._keywords(lemma, language))
-        keywords.extend(self.document_keywords)
+        keywords = [word for lemma in lemmas for word in self._keywords(lemma, language)]
+        keywords += self.document_keywords
         artifacts = NlpArtifacts(
             entities=[], tokens=tokens, tokens_indices=offsets, lemmas=lemmas, nlp_engine=None, language=language
         )
         artifacts.nlp_engine = self
-        artifacts.keywords = keywords
+        artifacts.keywords = Keywords(keywords)
         return artifacts
 
     def _keywords(self, lemma: str, language: str) -> list[str]:
@@ -80,16 +80,12 @@ class TokenStrings(list):
 class Keywords(list):
     """presidio's keyword list, answering `in` from a set (presidio asks it for every word it walks)."""
 
-    _set: frozenset[str] | None = None
+    def __init__(self, words):
+        super().__init__(words)
+        self._set = frozenset(self)
 
     def __contains__(self, word) -> bool:
-        if self._set is None:
-            self._set = frozenset(self)
         return word in self._set
-
-    def extend(self, words) -> None:
-        self._set = None
-        super().extend(words)
 
 
 class WindowContextEnhancer(LemmaContextAwareEnhancer):
