@@ -389,8 +389,8 @@ def test_the_bounded_matcher_finds_what_phonenumbers_finds_in_context():
 
 def test_phone_numbers_in_any_context_are_found_as_presidio_finds_them(analyzer):
     """Runs next to letters, currency signs, brackets, extensions, time-stamp suffixes and the text's
-    edges: the windows (which reuse a run's verdict only between plain spaces, and send a document
-    whole to presidio's phone recognizer when a run opens inside an extension) equal presidio."""
+    edges: the windows (which reuse a run's verdict only beside neutral characters, and read a run
+    opening inside an extension with the runs it chains to) equal presidio."""
     rng = random.Random(17)
     runs = [run for run in _phone_runs(1500, seed=23) if len(run) < 40]
     rng.shuffle(runs)
@@ -408,6 +408,27 @@ def test_phone_numbers_in_any_context_are_found_as_presidio_finds_them(analyzer)
         "+49 30 7337 1792 1 83 0426 3865 1364 3997 1211 726€(206) 274-2138% 5959(9470047; 04 x 677470453 x 3[011 3/8"
     )
     differing = _differing(analyzer, texts)
+    assert not differing, f"{len(differing)} of {len(texts)} texts differ, e.g. #{differing[:5]}"
+
+
+def test_phone_runs_chained_by_extensions_are_found_as_presidio_finds_them(analyzer):
+    """A run opening inside the extension of the number before it ("... ext. 12 3456 7890") is read with
+    the numbers it chains to, from where phonenumbers' matcher reads afresh, including chains that
+    begin at digits too few to be a run ("page 12 ext. ...") and chains of chains."""
+    rng = random.Random(29)
+    runs = [run for run in _phone_runs(800, seed=24) if len(run) < 30]
+    extensions = [" ext. ", " ext ", " x ", " #", ";ext=", " extension ", " Ext.", ", ", " - ", " x", "#"]
+    breaks = [" call ", "\n", ". ", " or ", " page 12 ext. ", " no. 7 x ", "; "]
+    texts = []
+    for _ in range(200):
+        parts = []
+        for _ in range(rng.randint(2, 8)):
+            parts.append(rng.choice(runs))
+            parts.append(rng.choice(extensions) if rng.random() < 0.7 else rng.choice(breaks))
+        texts.append(rng.choice(["", "Tel. ", "12 ext. "]) + "".join(parts).strip())
+    chains_before = analyzer.chains_read
+    differing = _differing(analyzer, texts)
+    assert analyzer.chains_read - chains_before > 100, "the texts must hold chained runs"
     assert not differing, f"{len(differing)} of {len(texts)} texts differ, e.g. #{differing[:5]}"
 
 

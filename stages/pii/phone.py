@@ -9,11 +9,13 @@ default), parsing every run of digits (years, prices, table cells) 18 times. Her
   of its numbers by phonenumbers' own metadata (`RegionMetadataBound`) is ruled out unparsed, and the
   others' matchers skip the parses the bound rules out (`BoundedPhoneNumberMatcher`);
 - `CandidatePhoneRecognizer` is presidio's recognizer reading only the candidate runs, per region that
-  found something in them.
+  found something in them;
+- `ChainedNumbers`: runs opening inside the previous number's extension, read whole with it.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import re
@@ -35,6 +37,8 @@ PHONE_CANDIDATE_LEAD = 10
 _EXTENSION_CHARS = 64
 # What the matcher reads after a number's last digit as its extension (its own expression and flags).
 _EXTENSION = re.compile(f"(?:{_EXTN_PATTERNS_FOR_MATCHING})", re.UNICODE | re.IGNORECASE)
+# A character a candidate of the matcher can hold before its extension (its _PATTERN), or a space.
+_NUMBER_CHARACTER = re.compile(f"[{_VALID_PUNCTUATION}{_PLUS_CHARS}(\\[（［\\s\\d]")
 
 
 class RegionMetadataBound:
@@ -430,13 +434,69 @@ class PhoneVerdicts:
             self._verdicts[run] = found
         return found
 
+    def read_chain(self, text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+        """(start, end, region) of the numbers each region's matcher finds starting in text[start:end], a
+        chain of runs whose start the matcher reads afresh (`fresh_start`): it reads them as in the whole
+        text, with the character before and room for an extension after."""
+        begin = max(0, start - 1)
+        snippet = text[begin : end + _EXTENSION_CHARS]
+        found = []
+        for region in self.regions:
+            for match in BoundedPhoneNumberMatcher(snippet, region, self.leniency, self.bound):
+                if begin + match.start >= end:
+                    break  # matches come in order: none later starts in the chain
+                if begin + match.start >= start:
+                    found.append((begin + match.start, begin + match.end, region))
+        return found
+
+
+class ChainedNumbers:
+    """A document's phone numbers where its runs chain: a run opening inside the extension of the number
+    before it ("555 1234 ext. 12 34 5678"). The matcher reads that number with its extension and starts
+    its next candidate after it, inside the run, so the run cannot be read alone; the chain is read
+    whole instead (`PhoneVerdicts.read_chain`), from a start where the matcher starts afresh.
+
+    `spans`: the chains' [start, end), in order; `found`: (start, end, region) of the numbers starting
+    in them, in document offsets."""
+
+    def __init__(self, spans: list[tuple[int, int]], found: list[tuple[int, int, str]]):
+        self.spans = spans
+        self.found = found
+        self._starts = [start for start, _ in spans]
+
+    @classmethod
+    def among(cls, text: str, digit_positions, runs, verdicts: PhoneVerdicts) -> ChainedNumbers:
+        """The chains of `runs` (PHONE_CANDIDATE matches in `text`) and the numbers read in them."""
+        chains = sorted(
+            (fresh_start(text, digit_positions, run.start()), run.end())
+            for run in runs
+            if extends_into(text, digit_positions, run.start())
+        )
+        if not chains:
+            return NO_CHAINS
+        spans = [chains[0]]
+        for start, end in chains[1:]:
+            if start <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+            else:
+                spans.append((start, end))
+        return cls(spans, [number for start, end in spans for number in verdicts.read_chain(text, start, end)])
+
+    def covers(self, position: int) -> bool:
+        index = bisect.bisect_right(self._starts, position) - 1
+        return index >= 0 and position < self.spans[index][1]
+
+
+NO_CHAINS = ChainedNumbers([], [])
+
 
 class CandidatePhoneRecognizer(PhoneRecognizer):
     """presidio's PhoneRecognizer, reading only the candidate runs a phone number can be in.
 
     It runs the same matcher, per region whose verdict found a number, on each candidate run, with the
     character before it and the text after it (for an extension), and keeps the matches that start in
-    the run: the matcher decides on a candidate and its neighbours.
+    the run: the matcher decides on a candidate and its neighbours. For runs in a chain it reports the
+    numbers read in the chain (`chained`: the document's; `offset`: where the text starts in it).
     """
 
     def __init__(self, phone: PhoneRecognizer, verdicts: PhoneVerdicts):
@@ -450,12 +510,16 @@ class CandidatePhoneRecognizer(PhoneRecognizer):
         )
         self._verdicts = verdicts
         self._explained: dict[tuple[str, str], str] = {}
+        self.chained = NO_CHAINS
+        self.offset = 0
 
     def analyze(self, text: str, entities, nlp_artifacts=None):
         from presidio_analyzer import EntityRecognizer
 
         results = []
         for run in PHONE_CANDIDATE.finditer(text):
+            if self.chained.covers(self.offset + run.start()):
+                continue
             found = self._verdicts.matches(run.group())
             if not found:
                 continue
@@ -476,6 +540,10 @@ class CandidatePhoneRecognizer(PhoneRecognizer):
                         continue
                     located = _Located(start + match.start, start + match.end)
                     results.append(self._result(located, text, region, nlp_artifacts))
+        for start, end, region in self.chained.found:
+            if self.offset <= start < self.offset + len(text):
+                located = _Located(start - self.offset, end - self.offset)
+                results.append(self._result(located, text, region, nlp_artifacts))
         return EntityRecognizer.remove_duplicates(results)
 
     def _result(self, located: _Located, text: str, region: str, nlp_artifacts):
@@ -497,20 +565,6 @@ class CandidatePhoneRecognizer(PhoneRecognizer):
         return self._get_recognizer_result(located, text, explained, nlp_artifacts)
 
 
-class WholeTextPhoneRecognizer(CandidatePhoneRecognizer):
-    """presidio's PhoneRecognizer over the whole text in every region, its matchers skipping the parses
-    the metadata bound rules out: for documents whose phone runs the windows cannot read apart."""
-
-    def analyze(self, text: str, entities, nlp_artifacts=None):
-        from presidio_analyzer import EntityRecognizer
-
-        results = []
-        for region in self.supported_regions:
-            for match in BoundedPhoneNumberMatcher(text, region, self.leniency, self._verdicts.bound):
-                results.append(self._result(_Located(match.start, match.end), text, region, nlp_artifacts))
-        return EntityRecognizer.remove_duplicates(results)
-
-
 def extends_into(text: str, digit_positions, start: int) -> bool:
     """Whether an extension of the number before the run starting at `start` ("... #7", "... ext. 12")
     could take the run's first digits: phonenumbers' matcher then starts its next candidate inside the
@@ -521,6 +575,19 @@ def extends_into(text: str, digit_positions, start: int) -> bool:
         return False
     extension = _EXTENSION.match(text, int(digit_positions[before]) + 1)
     return extension is not None and extension.end() > start
+
+
+def fresh_start(text: str, digit_positions, start: int) -> int:
+    """Where, at or before `start`, phonenumbers' matcher starts reading afresh: no candidate it reads
+    crosses it. While an extension reaches `start`, step back to the start of the stretch of characters
+    a candidate's number can hold (digits, its punctuation and leads; spaces) around the digit the
+    extension follows: no number crosses the character before that stretch, and an extension that
+    crosses it follows the last digit before it (an extension has no digit before its own)."""
+    while extends_into(text, digit_positions, start):
+        start = int(digit_positions[int(np.searchsorted(digit_positions, start)) - 1])
+        while start > 0 and _NUMBER_CHARACTER.match(text, start - 1):
+            start -= 1
+    return start
 
 
 # Characters the matcher treats beside a run as it treats a space. It rejects a number next to a Latin

@@ -16,11 +16,11 @@ recognizer parses every run of digits once per region. Most of a web page holds 
    engine told the document's colon keywords, see `_colon_parts`); findings are shifted back to
    document offsets and kept if they overlap a candidate of their type.
 
-A phone run opening inside the previous number's extension cannot be read in a window: that
-document's phone numbers then go through presidio over the whole document (`WholeTextPhoneRecognizer`).
-The result equals `analyze` over the whole document (tests assert it on labelled sentences, web text,
-the sample corpus and generated text). With a spaCy model named (NER types such as PERSON), the model
-must read whole documents, so the whole document goes through presidio as usual.
+A phone run opening inside the previous number's extension cannot be read alone: such chains of runs
+are read whole, from where phonenumbers' matcher reads afresh, and their numbers are candidates
+(`ChainedNumbers`). The result equals `analyze` over the whole document (tests assert it on labelled
+sentences, web text, the sample corpus and generated text). With a spaCy model named (NER types such
+as PERSON), the model must read whole documents, so the whole document goes through presidio as usual.
 """
 
 from __future__ import annotations
@@ -38,12 +38,12 @@ from stages.pii.characters import COLON, DIGIT_CLUSTER_GAP, JoinedTexts
 from stages.pii.engine import LANGUAGE
 from stages.pii.gates import covering, gate_for, pattern_reach
 from stages.pii.phone import (
+    NO_CHAINS,
     PHONE_CANDIDATE,
     PHONE_CANDIDATE_LEAD,
     CandidatePhoneRecognizer,
+    ChainedNumbers,
     PhoneVerdicts,
-    WholeTextPhoneRecognizer,
-    extends_into,
 )
 from stages.pii.window_nlp import TokenStringsNlpEngine, WindowContextEnhancer
 
@@ -78,7 +78,8 @@ _ASCII_DIGIT = re.compile("[0-9]")
 class WindowedAnalyzer:
     """`analyze(text)` returns what `AnalyzerEngine.analyze(text, ...)` returns, analyzing only windows.
 
-    Reads nothing but the text; `windows_analyzed` and `characters_analyzed` count the work done.
+    Reads nothing but the text; `windows_analyzed`, `characters_analyzed` and `chains_read` (chains of
+    phone runs read whole) count the work done.
     """
 
     def __init__(self, analyzer, entities: list[str], score_threshold: float, whole_documents: bool = False):
@@ -104,12 +105,8 @@ class WindowedAnalyzer:
         self._separator_gap = 1 + max(reach for reach in reaches if reach is not None)
         phone = next((r for r in recognizers if isinstance(r, PhoneRecognizer)), None)
         self.phone_verdicts = PhoneVerdicts(phone) if phone is not None else None
-        swapped = CandidatePhoneRecognizer(phone, self.phone_verdicts) if phone is not None else None
-        self._window_analyzer = _window_analyzer(analyzer, phone, swapped)
-        # For the rare document the windows cannot read (see `_phone_candidates`): presidio over all of it,
-        # with the same exact shortcuts for phone numbers and tokens.
-        whole_text_phone = WholeTextPhoneRecognizer(phone, self.phone_verdicts) if phone is not None else None
-        self._document_analyzer = _window_analyzer(analyzer, phone, whole_text_phone)
+        self._window_phone = CandidatePhoneRecognizer(phone, self.phone_verdicts) if phone is not None else None
+        self._window_analyzer = _window_analyzer(analyzer, phone, self._window_phone)
         self._window_nlp = self._window_analyzer.nlp_engine
         others = [r for r in recognizers if not isinstance(r, PatternRecognizer | PhoneRecognizer)]
         # Without a tokenizer-only pipeline, context and NER need the whole document.
@@ -127,6 +124,7 @@ class WindowedAnalyzer:
         self._stop_words = self._nlp.Defaults.stop_words
         self.windows_analyzed = 0
         self.characters_analyzed = 0
+        self.chains_read = 0
 
     def whole(self, text: str) -> list[RecognizerResult]:
         """presidio over the whole document: what the windows must reproduce."""
@@ -158,24 +156,19 @@ class WindowedAnalyzer:
         text = joined.texts[index]
         candidates = self._candidates_of_patterns(text, spans_of_gate)
         digit_positions = lambda: joined.positions_in(index, joined.classes.digit_positions)  # noqa: E731
-        phones = self._phone_candidates(text, phone_stretches, digit_positions)
+        phones, chained = self._phone_candidates(text, phone_stretches, digit_positions)
+        candidates += phones
         results = []
-        if phones is None:
-            # Phone runs the windows cannot read apart: presidio reads phone numbers in the whole
-            # document (its duplicate removal and context work per finding and type, so this is exact).
-            self.windows_analyzed += 1
-            self.characters_analyzed += len(text)
-            results += self._document_analyzer.analyze(
-                text, language=LANGUAGE, entities=["PHONE_NUMBER"], score_threshold=self.score_threshold
-            )
-        else:
-            candidates += phones
         if not candidates:
             return results
         self._window_nlp.document_keywords = self._colon_parts(text, colon_tokens)
+        if self._window_phone is not None:
+            self._window_phone.chained = chained
         for start, end, entities, spans in self._windows(text, joined.word_starts(index), candidates):
             self.windows_analyzed += 1
             self.characters_analyzed += end - start
+            if self._window_phone is not None:
+                self._window_phone.offset = start
             found = self._window_analyzer.analyze(
                 text[start:end], language=LANGUAGE, entities=sorted(entities), score_threshold=self.score_threshold
             )
@@ -208,23 +201,24 @@ class WindowedAnalyzer:
             parts |= found
         return parts
 
-    def _phone_candidates(self, text: str, stretches, digit_positions) -> list[tuple[int, int, str]] | None:
-        """(start, end, "PHONE_NUMBER") of the runs where some region's matcher finds a number; None when
-        a run opens inside the previous number's extension, which a window cannot reproduce.
-        `digit_positions()` gives the text's digit positions."""
+    def _phone_candidates(self, text: str, stretches, digit_positions):
+        """(start, end, "PHONE_NUMBER") of the runs where some region's matcher finds a number, and of the
+        numbers in chains of runs (a run opening inside the previous number's extension), with those
+        chains' numbers (`ChainedNumbers`). `digit_positions()` gives the text's digit positions."""
         if self.phone_verdicts is None:
-            return []
-        candidates = []
-        positions = None
-        for start, end in stretches:
-            for match in PHONE_CANDIDATE.finditer(text, start, end):
-                if positions is None:
-                    positions = digit_positions()
-                if extends_into(text, positions, match.start()):
-                    return None
-                if self.phone_verdicts(match.group()):
-                    candidates.append((match.start(), match.end(), "PHONE_NUMBER"))
-        return candidates
+            return [], NO_CHAINS
+        runs = [match for start, end in stretches for match in PHONE_CANDIDATE.finditer(text, start, end)]
+        if not runs:
+            return [], NO_CHAINS
+        chained = ChainedNumbers.among(text, digit_positions(), runs, self.phone_verdicts)
+        self.chains_read += len(chained.spans)
+        candidates = [
+            (run.start(), run.end(), "PHONE_NUMBER")
+            for run in runs
+            if not chained.covers(run.start()) and self.phone_verdicts(run.group())
+        ]
+        candidates += [(start, end, "PHONE_NUMBER") for start, end, _ in chained.found]
+        return candidates, chained
 
     def _candidates_of_patterns(self, text: str, spans_of_gate) -> list[tuple[int, int, str]]:
         """(start, end, type) of every match of every pattern, as a scan of the whole text finds them.
