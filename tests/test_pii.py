@@ -343,6 +343,43 @@ def test_phone_verdicts_give_each_region_what_its_matcher_finds():
     assert not differing, f"{len(differing)} (run, region) pairs differ, e.g. {differing[:5]}"
 
 
+def test_the_bound_knows_which_numbers_phonenumbers_writes_with_a_national_prefix():
+    """The bound's one-expression choice of format agrees with phonenumbers' own on every country's
+    example numbers and on random digit strings."""
+    import phonenumbers
+    from phonenumbers.phonenumberutil import (
+        _choose_formatting_pattern_for_number,
+        _formatting_rule_has_first_group_only,
+    )
+
+    from stages.pii.phone import _PrefixRequirement
+
+    rng = random.Random(31)
+    differing, required = [], 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        examples = [
+            desc.example_number
+            for desc in (metadata.fixed_line, metadata.mobile, metadata.toll_free, metadata.premium_rate)
+            if desc is not None and desc.example_number
+        ]
+        examples += ["".join(rng.choice("0123456789") for _ in range(rng.randint(4, 15))) for _ in range(30)]
+        requirement = _PrefixRequirement(metadata.number_format)
+        for number in examples:
+            rule = _choose_formatting_pattern_for_number(metadata.number_format, number)
+            expected = bool(
+                rule is not None
+                and rule.national_prefix_formatting_rule
+                and not rule.national_prefix_optional_when_formatting
+                and not _formatting_rule_has_first_group_only(rule.national_prefix_formatting_rule)
+            )
+            required += expected
+            if requirement(number) != expected:
+                differing.append(region)
+    assert required > 300, "the numbers must include ones written with a national prefix"
+    assert not differing, f"{len(differing)} numbers differ, in regions {sorted(set(differing))[:10]}"
+
+
 def test_the_phone_metadata_bound_never_rules_out_a_region_whose_matcher_finds_a_number():
     import phonenumbers
 

@@ -78,7 +78,7 @@ class RegionMetadataBound:
         self._country = {}
         self._transform = {}
         self._national_prefix = {}  # the region's national_prefix_for_parsing: what parse strips
-        self._main_metadata = {}  # per country code: whose formats say if the national prefix is required
+        self._prefix_required = {}  # per country code: whether its format for a number has the national prefix
         self._written_prefix = {}  # per country code: the main region's national prefix, as the matcher reads it
         national_patterns: dict[int, dict[int, list[str]]] = {}
         for region in regions:
@@ -95,7 +95,7 @@ class RegionMetadataBound:
             if code in national_patterns:
                 continue
             main = PhoneMetadata.metadata_for_region(region_code_for_country_code(code), None)
-            self._main_metadata[code] = main
+            self._prefix_required[code] = _PrefixRequirement(main.number_format if main else ())
             self._written_prefix[code] = _compiled_or_none(main.national_prefix_for_parsing if main else None)
             by_length = national_patterns[code] = {}
             for sharing in COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
@@ -113,7 +113,17 @@ class RegionMetadataBound:
             for region, code in self._country.items()
         }
         self._any_idd = re.compile("|".join(f"(?:{idd.pattern})" for idd in self._idd.values()) or "(?!)")
-        self._prefix_needed: dict[tuple[int, str], bool] = {}
+        # Regions whose national prefix is rewritten: their national numbers are not the string's last digits.
+        self._rewriting = tuple(region for region, rule in self._transform.items() if rule)
+        # Any country's national number at one of its lengths, after any leading digits (a country code, a
+        # national prefix): what every other region's national reading needs, in one expression.
+        by_length: dict[int, list[str]] = {}
+        for region, code in self._country.items():
+            if region not in self._rewriting:
+                for length, pattern in self._national[code].items():
+                    by_length.setdefault(length, []).append(f"(?:{pattern.pattern})")
+        lengths = [f"(?=\\d{{{n}}}\\Z)(?:{'|'.join(dict.fromkeys(p))})" for n, p in sorted(by_length.items())]
+        self._any_national = re.compile(f"\\d*?(?:{'|'.join(lengths)})" if lengths else "(?!)")
         self._regions_parsing: dict[str, frozenset[str]] = {}
         self._unbounded = frozenset(region for region in regions if region not in self._country)
         self._all = frozenset(regions)
@@ -152,11 +162,18 @@ class RegionMetadataBound:
         counts = 0
         for end in ends:
             counts |= 1 << end
-        after_international_prefix = self._any_idd.match(digits) is not None
         found = set(self._unbounded)
-        for region, readable in self._readable_counts.items():
-            if (after_international_prefix and self._idd[region].match(digits)) or (
-                readable & counts and self._holds_national_number(region, digits, ends)
+        if self._any_idd.match(digits):
+            found.update(region for region, idd in self._idd.items() if idd.match(digits))
+        if any(self._any_national.fullmatch(digits, 0, end) for end in ends):
+            national = self._readable_counts
+        else:
+            national = self._rewriting  # their numbers are not checked by `_any_national`
+        for region in national:
+            if (
+                region not in found
+                and self._readable_counts[region] & counts
+                and self._holds_national_number(region, digits, ends)
             ):
                 found.add(region)
         return frozenset(found)
@@ -185,38 +202,44 @@ class RegionMetadataBound:
                 if (
                     pattern is not None
                     and pattern.fullmatch(nsn)
-                    and (self._national_prefix_written(code, digits) or not self._needs_national_prefix(code, nsn))
+                    and (self._national_prefix_written(code, digits) or not self._prefix_required[code](nsn))
                 ):
                     return True
         return False
-
-    def _needs_national_prefix(self, code: int, nsn: str) -> bool:
-        """Whether the format phonenumbers chooses for the number says it is written with a national prefix."""
-        from phonenumbers.phonenumberutil import (
-            _choose_formatting_pattern_for_number,
-            _formatting_rule_has_first_group_only,
-        )
-
-        needed = self._prefix_needed.get((code, nsn))
-        if needed is None:
-            metadata = self._main_metadata.get(code)
-            rule = _choose_formatting_pattern_for_number(metadata.number_format, nsn) if metadata else None
-            needed = bool(
-                rule is not None
-                and rule.national_prefix_formatting_rule
-                and not rule.national_prefix_optional_when_formatting
-                and not _formatting_rule_has_first_group_only(rule.national_prefix_formatting_rule)
-            )
-            if len(self._prefix_needed) > 100_000:
-                self._prefix_needed.clear()
-            self._prefix_needed[(code, nsn)] = needed
-        return needed
 
     def _national_prefix_written(self, code: int, digits: str) -> bool:
         """Whether the string's raw digits open with the country's national prefix, as the matcher checks
         on the raw input."""
         prefix = self._written_prefix[code]
         return prefix is not None and prefix.match(digits) is not None
+
+
+class _PrefixRequirement:
+    """Whether phonenumbers writes a country's national number with its national prefix: the format it
+    chooses for the number (`_choose_formatting_pattern_for_number`: the first whose leading digits match
+    its start and whose pattern matches it whole) has a prefix rule that is neither optional nor only the
+    first group. Why by hand: one regular expression tries the formats in order, where phonenumbers
+    makes a Python call per format and number."""
+
+    def __init__(self, formats):
+        from phonenumbers.phonenumberutil import _formatting_rule_has_first_group_only
+
+        alternatives, self._required = [], {}
+        for index, number_format in enumerate(formats):
+            leading = number_format.leading_digits_pattern
+            lookahead = f"(?={leading[-1]})" if leading else ""
+            alternatives.append(f"(?P<f{index}>{lookahead}(?:{number_format.pattern})\\Z)")
+            rule = number_format.national_prefix_formatting_rule
+            self._required[f"f{index}"] = bool(
+                rule
+                and not number_format.national_prefix_optional_when_formatting
+                and not _formatting_rule_has_first_group_only(rule)
+            )
+        self._formats = re.compile("|".join(alternatives) or "(?!)")
+
+    def __call__(self, national_number: str) -> bool:
+        chosen = self._formats.match(national_number)  # the outer group closes last: `lastgroup` is the format
+        return chosen is not None and self._required[chosen.lastgroup]
 
 
 @functools.lru_cache(maxsize=65_536)
