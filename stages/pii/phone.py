@@ -134,10 +134,14 @@ class RegionMetadataBound:
         The matcher's own search, with every parse failing, lists the strings it would parse; a region
         whose matcher finds a number parses one of them successfully first, so it is among those strings'
         `regions_parsing`."""
+        return self.possible_parsing([string for string, _ in _strings_parsed(f" {run} ", self.leniency)], regions)
+
+    def possible_parsing(self, strings: list[str], regions) -> tuple[str, ...]:
+        """The regions of `regions` that might parse one of `strings` as a valid number (all, when unsure)."""
         if not self.bounded:
             return tuple(regions)
         found = set()
-        for string in _strings_parsed(f" {run} ", self.leniency):
+        for string in strings:
             found |= self.regions_parsing(string)
         return tuple(region for region in regions if region in found or region not in self._all)
 
@@ -347,20 +351,21 @@ def _shortest_international_number() -> int:
 
 
 class _RecordingMatcher(PhoneNumberMatcher):
-    """phonenumbers' matcher with every parse failing: it lists the strings it would parse, in order."""
+    """phonenumbers' matcher with every parse failing: it lists the strings it would parse, in order, with
+    their offsets."""
 
     def __init__(self, text: str, leniency):
         super().__init__(text, None, leniency=leniency)
-        self.parsed: list[str] = []
+        self.parsed: list[tuple[str, int]] = []
 
     def _parse_and_verify(self, candidate, offset):
-        self.parsed.append(candidate)
+        self.parsed.append((candidate, offset))
         return None
 
 
-def _strings_parsed(text: str, leniency) -> list[str]:
-    """The strings any region's matcher parses in `text` until one parses as a number: the search, the
-    candidate splitting and the inner matches before that do not depend on the region."""
+def _strings_parsed(text: str, leniency) -> list[tuple[str, int]]:
+    """The strings (and their offsets) any region's matcher parses in `text` until one parses as a number:
+    the search, the candidate splitting and the inner matches before that do not depend on the region."""
     recorder = _RecordingMatcher(text, leniency)
     recorder.has_next()
     return recorder.parsed
@@ -380,6 +385,18 @@ class BoundedPhoneNumberMatcher(PhoneNumberMatcher):
         if not self._bound.parsable(self.preferred_region, candidate):
             return None
         return super()._parse_and_verify(candidate, offset)
+
+    def following(self, parsed: list[tuple[str, int]]):
+        """The matches, given the strings (and offsets) the matcher parses in this text when every parse
+        fails (`_strings_parsed`): its search goes through those same strings until a parse succeeds, so
+        they are parsed in turn, and the matcher searches on from the first match's end."""
+        for candidate, offset in parsed:
+            match = self._parse_and_verify(candidate, offset)
+            if match is not None:
+                self._search_index = match.end  # where `has_next` would search next
+                yield match
+                yield from self
+                return
 
 
 def _written_with_plus(string: str) -> bool:
@@ -438,16 +455,17 @@ class PhoneVerdicts:
         found = self._verdicts.get(run)
         if found is None:
             padded = f" {run} "
+            parsed = _strings_parsed(padded, self.leniency)
             found = {}
             same_everywhere = None
-            for region in self.bound.possible(run, self.regions):
+            for region in self.bound.possible_parsing([string for string, _ in parsed], self.regions):
                 if same_everywhere is not None:
                     if same_everywhere:
                         found[region] = same_everywhere
                     continue
                 self.matcher_calls += 1
                 matcher = BoundedPhoneNumberMatcher(padded, region, self.leniency, self.bound)
-                numbers = [(match.start - 1, match.end - 1) for match in matcher]
+                numbers = [(match.start - 1, match.end - 1) for match in matcher.following(parsed)]
                 if numbers:
                     found[region] = numbers
                 if matcher.parsed and all(map(_written_with_plus, matcher.parsed)):
