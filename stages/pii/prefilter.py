@@ -249,25 +249,23 @@ class WindowedAnalyzer:
         Every candidate lies inside its own window, and overlapping windows merge, so no merged window's
         edge can fall inside a candidate.
         """
-        own = sorted(
-            (
-                self._widen_backward(text, word_starts, start),
-                self._widen_forward(text, word_starts, end),
-                entity,
-                start,
-                end,
-            )
-            for start, end, entity in candidates
-        )
+        # Widening is monotone in the position (a later start widens to a later or equal word), so by
+        # candidate start the windows' starts come in order, a candidate starting inside the last window
+        # merges without widening, and a window ends where its furthest candidate end widens to.
         windows = []
-        for window_start, window_end, entity, start, end in own:
-            if windows and window_start <= windows[-1][1]:
-                last = windows[-1]
-                last[1] = max(last[1], window_end)
-                last[2].add(entity)
-                last[3].append((start, end, entity))
-            else:
-                windows.append([window_start, window_end, {entity}, [(start, end, entity)]])
+        furthest = -1
+        for start, end, entity in sorted(candidates):
+            if not (windows and start <= windows[-1][1]):
+                window_start = self._widen_backward(text, word_starts, start)
+                if not (windows and window_start <= windows[-1][1]):
+                    windows.append([window_start, 0, set(), []])
+                    furthest = -1
+            last = windows[-1]
+            if end > furthest:
+                furthest = end
+                last[1] = max(last[1], self._widen_forward(text, word_starts, end))
+            last[2].add(entity)
+            last[3].append((start, end, entity))
         return windows
 
     def _widen_backward(self, text: str, word_starts: list[int], position: int) -> int:
