@@ -29,7 +29,6 @@ import bisect
 import re
 from collections.abc import Sequence
 
-import numpy as np
 from presidio_analyzer import PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
@@ -145,7 +144,7 @@ class WindowedAnalyzer:
         classes = joined.classes
         spans_of_gate = [joined.split(gate.spans(classes)) for gate in self.gates]
         phone_stretches = joined.split(classes.phone_stretches(PHONE_CANDIDATE_LEAD))
-        colon_tokens = joined.split(classes.tokens_around(np.flatnonzero(classes.flags & COLON)))
+        colon_tokens = joined.split(classes.tokens_around(classes.positions(COLON)))
         return [
             self._analyze(joined, index, [spans[index] for spans in spans_of_gate], phone_stretches[index],
                           colon_tokens[index])
