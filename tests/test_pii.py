@@ -171,6 +171,16 @@ def test_the_digit_gate_is_derived_from_the_patterns():
     assert spans(set(range(10, 30))) == [(8, 32)]
 
 
+def test_a_scan_reads_past_a_match_only_as_far_as_its_lookaheads():
+    """A scan of a stretch stops that far past it; a backreference (CA_SIN's separators) reads inside the
+    match, a conditional as far as its branches."""
+    from stages.pii.gates import pattern_reach
+
+    assert pattern_reach(r"\b[1-79]\d{2}([- ])\d{3}\1\d{3}\b", 0) == 1
+    assert pattern_reach(r"(a)?(?(1)b(?=cc)|d)", 0) == 2
+    assert pattern_reach(r"\d{3}(?=\d*x)", 0) is None
+
+
 def test_the_literal_gate_bounds_matches_by_the_literal_and_the_width():
     from stages.pii.characters import LITERALS, TextClasses
     from stages.pii.gates import LiteralGate, gate_for

@@ -265,8 +265,13 @@ def _lookahead_reach(parsed) -> int | None:
                 if child_reach is None:
                     return None
                 reach = max(reach, child_reach)
-        elif name in ("GROUPREF_EXISTS", "GROUPREF", "GROUPREF_IGNORE"):
-            return None  # not used by presidio's patterns: no bound claimed
+        elif name == "GROUPREF_EXISTS":  # (?(group)yes|no): either branch may follow
+            for branch in argument[1:]:
+                branch_reach = _lookahead_reach(branch) if branch is not None else 0
+                if branch_reach is None:
+                    return None
+                reach = max(reach, branch_reach)
+        # GROUPREF (\1, CA_SIN's separators) consumes what its group matched: nothing read past the match
     return reach
 
 
