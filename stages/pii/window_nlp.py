@@ -45,13 +45,15 @@ class TokenStringsNlpEngine(SpacyNlpEngine):
         return cls(nlp)
 
     def process_text(self, text: str, language: str) -> NlpArtifacts:
+        from spacy.attrs import IDX, LENGTH
+
         doc = self.nlp[language].make_doc(text)  # the tokenizer; the pipeline's one component sets lemmas
-        tokens, offsets, lemmas = TokenStrings(), [], []
-        for token in doc:
-            tokens.append(token.text)
-            offsets.append(token.idx)
-            lemmas.append(token.lower_)
-        tokens.ends = [offset + len(token) for offset, token in zip(offsets, tokens, strict=True)]
+        # Where each token starts and how long it is, in one call: a Token object per token costs more.
+        # A token's text is its stretch of the text, and its lemma that lower-cased (LOWERCASE_LEMMAS).
+        offsets, lengths = doc.to_array([IDX, LENGTH]).T.tolist() if len(doc) else ([], [])
+        tokens = TokenStrings(text[offset : offset + length] for offset, length in zip(offsets, lengths, strict=True))
+        tokens.ends = [offset + length for offset, length in zip(offsets, lengths, strict=True)]
+        lemmas = [token.lower() for token in tokens]
         keywords = [word for lemma in lemmas for word in self._keywords(lemma, language)]
         keywords += self.document_keywords
         artifacts = NlpArtifacts(
