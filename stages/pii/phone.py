@@ -19,7 +19,7 @@ import bisect
 import functools
 import itertools
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from phonenumbers import PhoneNumberMatcher
@@ -446,8 +446,8 @@ class PhoneVerdicts:
         """
         return tuple(self.matches(run))
 
-    def matches(self, run: str) -> dict[str, list[tuple[int, int]]]:
-        """Per region that finds a number in the run between two spaces, the numbers' offsets in the run.
+    def matches(self, run: str) -> dict[str, list[Number]]:
+        """Per region that finds a number in the run between two spaces, the numbers, at offsets in the run.
 
         When every string one region's matcher parsed was written with a `+`, each parse read the
         number's own country code and region, whatever the matcher's region: every region's matcher then
@@ -465,7 +465,7 @@ class PhoneVerdicts:
                     continue
                 self.matcher_calls += 1
                 matcher = BoundedPhoneNumberMatcher(padded, region, self.leniency, self.bound)
-                numbers = [(match.start - 1, match.end - 1) for match in matcher.following(parsed)]
+                numbers = [_number(match, region, -1) for match in matcher.following(parsed)]
                 if numbers:
                     found[region] = numbers
                 if matcher.parsed and all(map(_written_with_plus, matcher.parsed)):
@@ -475,8 +475,8 @@ class PhoneVerdicts:
             self._verdicts[run] = found
         return found
 
-    def read_chain(self, text: str, start: int, end: int) -> list[tuple[int, int, str]]:
-        """(start, end, region) of the numbers each region's matcher finds starting in text[start:end], a
+    def read_chain(self, text: str, start: int, end: int) -> list[Number]:
+        """The numbers each region's matcher finds starting in text[start:end], a
         chain of runs whose start the matcher reads afresh (`fresh_start`): it reads them as in the whole
         text, with the character before and room for an extension after."""
         begin = max(0, start - 1)
@@ -487,7 +487,7 @@ class PhoneVerdicts:
                 if begin + match.start >= end:
                     break  # matches come in order: none later starts in the chain
                 if begin + match.start >= start:
-                    found.append((begin + match.start, begin + match.end, region))
+                    found.append(_number(match, region, begin))
         return found
 
 
@@ -497,10 +497,10 @@ class ChainedNumbers:
     its next candidate after it, inside the run, so the run cannot be read alone; the chain is read
     whole instead (`PhoneVerdicts.read_chain`), from a start where the matcher starts afresh.
 
-    `spans`: the chains' [start, end), in order; `found`: (start, end, region) of the numbers starting
-    in them, in document offsets."""
+    `spans`: the chains' [start, end), in order; `found`: the numbers starting in them, in document
+    offsets."""
 
-    def __init__(self, spans: list[tuple[int, int]], found: list[tuple[int, int, str]]):
+    def __init__(self, spans: list[tuple[int, int]], found: list[Number]):
         self.spans = spans
         self.found = found
         self._starts = [start for start, _ in spans]
@@ -550,7 +550,6 @@ class CandidatePhoneRecognizer(PhoneRecognizer):
             name=phone.name,
         )
         self._verdicts = verdicts
-        self._explained: dict[tuple[str, str], str] = {}
         self.chained = NO_CHAINS
         self.offset = 0
 
@@ -566,10 +565,8 @@ class CandidatePhoneRecognizer(PhoneRecognizer):
                 continue
             if _between_spaces(text, run.start(), run.end()):
                 # The matcher reads the run here as between the verdict's two spaces: its numbers stand.
-                for region, numbers in found.items():
-                    for start, end in numbers:
-                        located = _Located(run.start() + start, run.start() + end)
-                        results.append(self._result(located, text, region, nlp_artifacts))
+                for numbers in found.values():
+                    results += [self._result(number, run.start(), text, nlp_artifacts) for number in numbers]
                 continue
             start = max(0, run.start() - 1)
             snippet = text[start : run.end() + _EXTENSION_CHARS]
@@ -579,31 +576,16 @@ class CandidatePhoneRecognizer(PhoneRecognizer):
                         break  # matches come in order: none later starts in the run
                     if start + match.start < run.start():
                         continue
-                    located = _Located(start + match.start, start + match.end)
-                    results.append(self._result(located, text, region, nlp_artifacts))
-        for start, end, region in self.chained.found:
-            if self.offset <= start < self.offset + len(text):
-                located = _Located(start - self.offset, end - self.offset)
-                results.append(self._result(located, text, region, nlp_artifacts))
+                    results.append(self._result(_number(match, region, start), 0, text, nlp_artifacts))
+        for number in self.chained.found:
+            if self.offset <= number.start < self.offset + len(text):
+                results.append(self._result(number, -self.offset, text, nlp_artifacts))
         return EntityRecognizer.remove_duplicates(results)
 
-    def _result(self, located: _Located, text: str, region: str, nlp_artifacts):
-        """presidio's result for a match, explained by the region of the number as written (its own
-        `analyze` does the same parse), remembered per number and matcher region."""
-        import phonenumbers
-        from phonenumbers.phonenumberutil import NumberParseException
-
-        number = text[located.start : located.end]
-        explained = self._explained.get((number, region))
-        if explained is None:
-            try:
-                explained = phonenumbers.region_code_for_number(phonenumbers.parse(number))
-            except NumberParseException:
-                explained = region
-            if len(self._explained) > 100_000:
-                self._explained.clear()
-            self._explained[(number, region)] = explained
-        return self._get_recognizer_result(located, text, explained, nlp_artifacts)
+    def _result(self, number: Number, shift: int, text: str, nlp_artifacts):
+        """presidio's result for a number, `shift` characters further in the text."""
+        located = Number(number.start + shift, number.end + shift, number.named)
+        return self._get_recognizer_result(located, text, number.named, nlp_artifacts)
 
 
 def extends_into(text: str, digit_positions, start: int) -> bool:
@@ -647,7 +629,19 @@ def _between_spaces(text: str, start: int, end: int) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class _Located:
+class Number(NamedTuple):
+    """A phone number the matcher found: where it is, and the region presidio's recognizer names it by."""
+
     start: int
     end: int
+    named: str
+
+
+def _number(match, region: str, shift: int) -> Number:
+    """The match, `shift` characters further, named as presidio's recognizer names it: by the region of
+    the number it parses from the match alone, which it can only when the number is written with `+`
+    and a country code, else by the matcher's region."""
+    from phonenumbers import region_code_for_number
+
+    named = region_code_for_number(match.number) if _written_with_plus(match.raw_string) else region
+    return Number(match.start + shift, match.end + shift, named)

@@ -216,7 +216,7 @@ class WindowedAnalyzer:
             for run in runs
             if not chained.covers(run.start()) and self.phone_verdicts(run.group())
         ]
-        candidates += [(start, end, "PHONE_NUMBER") for start, end, _ in chained.found]
+        candidates += [(number.start, number.end, "PHONE_NUMBER") for number in chained.found]
         return candidates, chained
 
     def _candidates_of_patterns(self, text: str, spans_of_gate) -> list[tuple[int, int, str]]:
