@@ -76,51 +76,61 @@ class RegionMetadataBound:
         self.bounded = int(leniency) >= int(Leniency.VALID)
         self._idd = {}
         self._country = {}
-        self._transform = {}
-        self._national_prefix = {}  # the region's national_prefix_for_parsing: what parse strips
-        self._prefix_required = {}  # per country code: whether its format for a number has the national prefix
-        self._written_prefix = {}  # per country code: the main region's national prefix, as the matcher reads it
+        transform, national_prefix = {}, {}  # per region: what parse strips, and how it rewrites it
+        prefix_required, written_prefix = {}, {}  # per country code (see `_NationalReading`)
         national_patterns: dict[int, dict[int, list[str]]] = {}
         for region in regions:
             metadata = PhoneMetadata.metadata_for_region(region, None)
             if metadata is None:
                 continue  # no metadata to bound by: `possible` keeps the region
-            self._transform[region] = metadata.national_prefix_transform_rule
+            transform[region] = metadata.national_prefix_transform_rule
             # Any alternative of the prefix, where phonenumbers takes the first that matches: a superset.
             international = metadata.international_prefix or "NonMatch"
             self._idd[region] = re.compile(f"(?:{international})[1-9]\\d{{{_shortest_international_number() - 1}}}")
             code = metadata.country_code
             self._country[region] = code
-            self._national_prefix[region] = _compiled_or_none(metadata.national_prefix_for_parsing)
+            national_prefix[region] = _compiled_or_none(metadata.national_prefix_for_parsing)
             if code in national_patterns:
                 continue
             main = PhoneMetadata.metadata_for_region(region_code_for_country_code(code), None)
-            self._prefix_required[code] = _PrefixRequirement(main.number_format if main else ())
-            self._written_prefix[code] = _compiled_or_none(main.national_prefix_for_parsing if main else None)
+            prefix_required[code] = _PrefixRequirement(main.number_format if main else ())
+            written_prefix[code] = _compiled_or_none(main.national_prefix_for_parsing if main else None)
             by_length = national_patterns[code] = {}
             for sharing in COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
                 if sharing == REGION_CODE_FOR_NON_GEO_ENTITY:
                     continue
                 for length, pattern in _valid_number_patterns(PhoneMetadata.metadata_for_region(sharing, None)):
                     by_length.setdefault(length, []).append(pattern)
-        self._national = {
+        national = {
             code: {length: re.compile("|".join(f"(?:{p})" for p in patterns)) for length, patterns in lengths.items()}
             for code, lengths in national_patterns.items()
         }
         # Per region, the digit counts a string can have and still read as one of its numbers, as a bit mask.
-        self._readable_counts = {
-            region: _readable_counts(PhoneMetadata.metadata_for_region(region, None), self._national[code])
+        readable_counts = {
+            region: _readable_counts(PhoneMetadata.metadata_for_region(region, None), national[code])
+            for region, code in self._country.items()
+        }
+        self._readings = {
+            region: _NationalReading(
+                str(code),
+                national_prefix[region],
+                transform[region],
+                readable_counts[region],
+                national[code],
+                prefix_required[code],
+                written_prefix[code],
+            )
             for region, code in self._country.items()
         }
         self._any_idd = re.compile("|".join(f"(?:{idd.pattern})" for idd in self._idd.values()) or "(?!)")
         # Regions whose national prefix is rewritten: their national numbers are not the string's last digits.
-        self._rewriting = tuple(region for region, rule in self._transform.items() if rule)
+        self._rewriting = tuple(region for region, rule in transform.items() if rule)
         # Any country's national number at one of its lengths, after any leading digits (a country code, a
         # national prefix): what every other region's national reading needs, in one expression.
         by_length: dict[int, list[str]] = {}
         for region, code in self._country.items():
             if region not in self._rewriting:
-                for length, pattern in self._national[code].items():
+                for length, pattern in national[code].items():
                     by_length.setdefault(length, []).append(f"(?:{pattern.pattern})")
         lengths = [f"(?=\\d{{{n}}}\\Z)(?:{'|'.join(dict.fromkeys(p))})" for n, p in sorted(by_length.items())]
         self._any_national = re.compile(f"\\d*?(?:{'|'.join(lengths)})" if lengths else "(?!)")
@@ -170,52 +180,72 @@ class RegionMetadataBound:
         if self._any_idd.match(digits):
             found.update(region for region, idd in self._idd.items() if idd.match(digits))
         if any(self._any_national.fullmatch(digits, 0, end) for end in ends):
-            national = self._readable_counts
+            national = self._readings
         else:
             national = self._rewriting  # their numbers are not checked by `_any_national`
+        readings = self._readings
         for region in national:
-            if (
-                region not in found
-                and self._readable_counts[region] & counts
-                and self._holds_national_number(region, digits, ends)
-            ):
+            reading = readings[region]
+            if reading.readable & counts and region not in found and reading.holds(digits, ends):
                 found.add(region)
         return frozenset(found)
 
-    def _holds_national_number(self, region: str, digits: str, ends: list[int]) -> bool:
-        """Whether the string's digits, up to the end of one of its blocks (the rest may be an extension),
-        read as a valid number of the region's country code, written with its national prefix where the
-        country's formats require one (the matcher's `_is_national_prefix_present_if_required`)."""
-        code = self._country[region]
-        code_digits = str(code)
-        strip = self._national_prefix[region]
-        transform = self._transform[region]
-        readable = self._readable_counts[region]
-        national = self._national[code]
+
+class _NationalReading:
+    """How parse reads a string's digits as a national number of one region: whether, up to the end of
+    one of its blocks (the rest may be an extension), they read as a valid number of the region's country
+    code, written with its national prefix where the country's format requires one (the matcher's
+    `_is_national_prefix_present_if_required`). `readable`: the digit counts that can (a bit mask)."""
+
+    __slots__ = ("code", "strip", "transform", "readable", "national", "prefix_required", "written_prefix")
+
+    def __init__(self, code, strip, transform, readable, national, prefix_required, written_prefix):
+        self.code = code  # the country code's digits
+        self.strip = strip  # national_prefix_for_parsing: what parse strips
+        self.transform = transform
+        self.readable = readable
+        self.national = national  # per length, the valid national numbers' patterns
+        self.prefix_required = prefix_required
+        self.written_prefix = written_prefix  # the main region's national prefix, as the matcher reads it
+
+    def holds(self, digits: str, ends: list[int]) -> bool:
+        national, code = self.national, self.code
+        written = None
         for end in ends:
-            if not readable >> end & 1:
+            if not self.readable >> end & 1:
                 continue
             number = digits[:end]
-            if number.startswith(code_digits):  # the country code written without +: no prefix needed
-                for nsn in _prefix_stripped(strip, transform, number[len(code_digits) :]):
+            if number.startswith(code):  # the country code written without +: no prefix needed
+                for nsn in self._stripped(number[len(code) :]):
                     pattern = national.get(len(nsn))
                     if pattern is not None and pattern.fullmatch(nsn):
                         return True
-            for nsn in _prefix_stripped(strip, transform, number):
+            for nsn in self._stripped(number):
                 pattern = national.get(len(nsn))
-                if (
-                    pattern is not None
-                    and pattern.fullmatch(nsn)
-                    and (self._national_prefix_written(code, digits) or not self._prefix_required[code](nsn))
-                ):
-                    return True
+                if pattern is not None and pattern.fullmatch(nsn):
+                    if written is None:  # the raw digits open with the national prefix
+                        written = self.written_prefix is not None and self.written_prefix.match(digits) is not None
+                    if written or not self.prefix_required(nsn):
+                        return True
         return False
 
-    def _national_prefix_written(self, code: int, digits: str) -> bool:
-        """Whether the string's raw digits open with the country's national prefix, as the matcher checks
-        on the raw input."""
-        prefix = self._written_prefix[code]
-        return prefix is not None and prefix.match(digits) is not None
+    def _stripped(self, number: str) -> list[str]:
+        """The number, and the number with its national prefix stripped (or rewritten by the region's
+        transform rule) once and twice, as parse may do both when reading the country code and after
+        (`_maybe_strip_national_prefix_carrier_code`): the national numbers parse can read from it."""
+        found = [number]
+        if self.strip is None:
+            return found
+        for _ in range(2):
+            match = self.strip.match(number)
+            if match is None or not match.end():
+                break
+            if self.transform and match.groups() and match.groups()[-1] is not None:
+                number = match.expand(self.transform) + number[match.end() :]
+            else:
+                number = number[match.end() :]
+            found.append(number)
+        return found
 
 
 class _PrefixRequirement:
@@ -287,22 +317,6 @@ def _readable_counts(metadata, national_lengths) -> int:
 
 def _compiled_or_none(pattern: str | None):
     return re.compile(pattern) if pattern else None
-
-
-def _prefix_stripped(prefix, transform: str | None, number: str):
-    """The number, and the number with its national prefix stripped (or rewritten by the region's
-    transform rule) once and twice, as parse may do both when reading the country code and after
-    (`_maybe_strip_national_prefix_carrier_code`): the national numbers parse can read from it."""
-    yield number
-    for _ in range(2):
-        match = prefix.match(number) if prefix is not None else None
-        if match is None or not match.end():
-            return
-        if transform and match.groups() and match.groups()[-1] is not None:
-            number = match.expand(transform) + number[match.end() :]
-        else:
-            number = number[match.end() :]
-        yield number
 
 
 _LATIN_LETTER = re.compile("[A-Za-z]")
