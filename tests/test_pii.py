@@ -111,6 +111,29 @@ def test_a_colon_token_far_away_changes_context_as_it_does_for_presidio(analyzer
     assert not differing, f"texts {differing} differ from presidio over the whole document"
 
 
+def test_words_skipped_for_colon_parts_hold_no_part_that_is_no_keyword(analyzer):
+    """The windows are told only the colon parts that are no keywords on their own (stop words,
+    punctuation, "be"); words whose colons have digits, symbols or edges beside them, and words of
+    letters ending in colons, are skipped untokenized. Tokenized, none of them may give such a part."""
+    rng = random.Random(37)
+    stops = sorted(analyzer._stop_words)
+    letters = [chr(c) for c in range(0x41, 0x2000) if chr(c).isalpha()]
+    pieces = [*stops, "be", "10", "2024", "x", "$", "+", "=", "(", ")", ".", "-", "/", "'", '"', "~", "a1", "é", "ß"]
+    words = [w + ":" * n for w in stops + ["be", "Phone", "Tel", "ÉTÉ", "Straße"] for n in (1, 2)]
+    words += ["".join(rng.choice(letters) for _ in range(rng.randint(1, 10))) + ":" for _ in range(3000)]
+    for _ in range(8000):
+        words.append(":".join(rng.choice(pieces) for _ in range(rng.randint(1, 4))) + rng.choice(["", ":"]))
+    skipped = [word for word in words if not analyzer._may_hold_a_non_keyword_part(word)]
+    holding = []
+    for number, word in enumerate(skipped):
+        lemmas = [token.lower_ for token in analyzer._nlp.tokenizer(word)]
+        parts = analyzer._presidio_keywords([lemma for lemma in lemmas if ":" in lemma])
+        if any(not analyzer._presidio_keywords([part]) for part in parts):
+            holding.append(number)
+    assert len(skipped) > 3000, f"only {len(skipped)} words were skipped"
+    assert not holding, f"{len(holding)} skipped words hold such a part, e.g. #{holding[:5]}"
+
+
 def test_windows_get_the_nlp_artifacts_presidio_makes(analyzer):
     from stages.pii.window_nlp import TokenStringsNlpEngine
 
@@ -340,6 +363,7 @@ def test_phone_verdicts_give_each_region_what_its_matcher_finds():
     for _ in range(600):
         head = rng.choice(["+0", "+011 ", "+00", "+0011 ", "+010 ", "+00 ", "+", "+1", "+44", "+0 ", "+9"])
         runs.append(head + "".join(rng.choice("0123456789 -") for _ in range(rng.randint(6, 16))).strip(" -"))
+
     def named(match, region: str) -> str:  # presidio's PhoneRecognizer.analyze names a match so
         try:
             return phonenumbers.region_code_for_number(phonenumbers.parse(match.raw_string))

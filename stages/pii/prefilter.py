@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from collections.abc import Sequence
 
 from presidio_analyzer import PatternRecognizer, RecognizerResult
@@ -72,6 +73,7 @@ def _window_analyzer(analyzer, old, new):
 
 
 _ASCII_DIGIT = re.compile("[0-9]")
+_LETTERS_THEN_COLONS = re.compile(r"[^\W\d_]+:+")  # letters of any script, then colons
 
 
 class WindowedAnalyzer:
@@ -121,6 +123,10 @@ class WindowedAnalyzer:
         self._colon_parts_of_word: dict[str, set[str]] = {}
         self._tokenizer_exceptions = self._nlp.tokenizer.rules
         self._stop_words = self._nlp.Defaults.stop_words
+        # The first and last letters of the words presidio drops from keywords (stop words, "be").
+        self._non_keyword_edges = frozenset(w[:1] for w in [*self._stop_words, "be"]) | frozenset(
+            w[-1:] for w in [*self._stop_words, "be"]
+        )
         self.windows_analyzed = 0
         self.characters_analyzed = 0
         self.chains_read = 0
@@ -182,23 +188,47 @@ class WindowedAnalyzer:
         return results
 
     def _colon_parts(self, text: str, colon_tokens: list[tuple[int, int]]) -> set[str]:
-        """The parts of the document's context keywords that hold a colon ("a:10" gives "a" and "10").
+        """The parts of the document's context keywords that hold a colon ("a:10" gives "a" and "10") and
+        are no keywords on their own (stop words, punctuation, "be").
 
         presidio splits keywords at colons, and a word counts as context if it is in the document's
         keyword list; so a part such as the stop word "a" counts everywhere in the document once some
-        token holds it. The windows are told of such parts from outside them, to count as presidio does."""
+        token holds it. The windows are told of such parts from outside them, to count as presidio does.
+        (A part that is a keyword on its own is already among a window's keywords wherever it is a word.)"""
         parts = set()
         for start, end in colon_tokens:
             word = text[start:end]
+            if not self._may_hold_a_non_keyword_part(word):
+                continue
             found = self._colon_parts_of_word.get(word)
             if found is None:
                 lemmas = [token.lower_ for token in self._nlp.tokenizer(word)]
                 found = set(self._presidio_keywords([lemma for lemma in lemmas if ":" in lemma]))
+                found = {part for part in found if not self._presidio_keywords([part])}
                 if len(self._colon_parts_of_word) > 100_000:
                     self._colon_parts_of_word.clear()
                 self._colon_parts_of_word[word] = found
             parts |= found
         return parts
+
+    def _may_hold_a_non_keyword_part(self, word: str) -> bool:
+        """Whether a token of the word may hold a colon beside a part that is no keyword on its own.
+
+        A part touches a colon within its token, so the character beside each colon decides: a digit, a
+        symbol, another colon or the word's edge begins or ends no stop word and no punctuation. And a
+        word of letters ending in colons is cut before its colons by spaCy's tokenizer (a test
+        checks it on every stop word and 20,000 others), so none of its tokens holds a colon and a letter."""
+        if _LETTERS_THEN_COLONS.fullmatch(word):
+            return False
+        for colon in (index for index, character in enumerate(word) if character == ":"):
+            for beside in word[colon - 1 : colon] + word[colon + 1 : colon + 2]:
+                if beside != ":" and (
+                    not beside.isascii()
+                    or beside.lower() in self._non_keyword_edges
+                    or unicodedata.category(beside).startswith("P")
+                ):
+                    return True
+        return False
 
     def _phone_candidates(self, text: str, stretches, digit_positions):
         """(start, end, "PHONE_NUMBER") of the runs where some region's matcher finds a number, and of the
