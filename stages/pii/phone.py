@@ -105,17 +105,13 @@ class RegionMetadataBound:
             code: {length: re.compile("|".join(f"(?:{p})" for p in patterns)) for length, patterns in lengths.items()}
             for code, lengths in national_patterns.items()
         }
-        # Per region, the digit counts a string can have and still read as one of its numbers, as a bit mask.
-        readable_counts = {
-            region: _readable_counts(PhoneMetadata.metadata_for_region(region, None), national[code])
-            for region, code in self._country.items()
-        }
         self._readings = {
             region: _NationalReading(
                 str(code),
                 national_prefix[region],
                 transform[region],
-                readable_counts[region],
+                # the digit counts a string can have and still read as one of the region's numbers
+                _readable_counts(PhoneMetadata.metadata_for_region(region, None), national[code]),
                 national[code],
                 prefix_required[code],
                 written_prefix[code],

@@ -124,9 +124,8 @@ class WindowedAnalyzer:
         self._tokenizer_exceptions = self._nlp.tokenizer.rules
         self._stop_words = self._nlp.Defaults.stop_words
         # The first and last letters of the words presidio drops from keywords (stop words, "be").
-        self._non_keyword_edges = frozenset(w[:1] for w in [*self._stop_words, "be"]) | frozenset(
-            w[-1:] for w in [*self._stop_words, "be"]
-        )
+        non_keywords = [*self._stop_words, "be"]
+        self._non_keyword_edges = frozenset(w[:1] for w in non_keywords) | frozenset(w[-1:] for w in non_keywords)
         self.windows_analyzed = 0
         self.characters_analyzed = 0
         self.chains_read = 0
@@ -198,13 +197,14 @@ class WindowedAnalyzer:
         parts = set()
         for start, end in colon_tokens:
             word = text[start:end]
-            if not self._may_hold_a_non_keyword_part(word):
-                continue
             found = self._colon_parts_of_word.get(word)
             if found is None:
-                lemmas = [token.lower_ for token in self._nlp.tokenizer(word)]
-                found = set(self._presidio_keywords([lemma for lemma in lemmas if ":" in lemma]))
-                found = {part for part in found if not self._presidio_keywords([part])}
+                if self._may_hold_a_non_keyword_part(word):
+                    lemmas = [token.lower_ for token in self._nlp.tokenizer(word)]
+                    keywords = self._presidio_keywords([lemma for lemma in lemmas if ":" in lemma])
+                    found = {part for part in keywords if not self._presidio_keywords([part])}
+                else:
+                    found = set()
                 if len(self._colon_parts_of_word) > 100_000:
                     self._colon_parts_of_word.clear()
                 self._colon_parts_of_word[word] = found
