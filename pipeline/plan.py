@@ -91,8 +91,17 @@ def _resolve_remote_files(patterns: list[str]) -> tuple[str, list[str]]:
     return f"{scheme}://{root}", [posixpath.relpath(f, root) for f in files]
 
 
-def _input_reader(settings: InputSettings) -> AccountedReader:
-    root, files = resolve_input_files(settings)
+def input_bytes(root: str, files: list[str]) -> int:
+    """Total size of the input files, for stages that size their passes by the corpus."""
+    if "://" in root:
+        import fsspec
+
+        filesystem, path = fsspec.core.url_to_fs(root)
+        return sum(filesystem.size(posixpath.join(path, f)) or 0 for f in files)
+    return sum(os.path.getsize(os.path.join(root, f)) for f in files)
+
+
+def _input_reader(settings: InputSettings, root: str, files: list[str]) -> AccountedReader:
     kwargs = {"text_key": settings.text_key, "id_key": settings.id_key}
     if settings.format == "jsonl":
         kwargs["compression"] = "infer"
@@ -119,7 +128,10 @@ def _documents_writer(folder: str, output_format: str, final: bool) -> PipelineS
 
 
 class _ListsFilesWhenRun:
-    """Lists the previous pass's files when the task starts: they do not exist when the plan is made."""
+    """Lists the previous pass's files when the task starts: they do not exist when the plan is made.
+    Their ids were made unique when the run read its input."""
+
+    renames_repeated_ids = False
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
         self.files = sorted(self.data_folder.list_files())
@@ -148,6 +160,8 @@ def build_plan(config: RunConfig, layout: RunLayout) -> list[PassPlan]:
     stage puts after its last step (building a training dataset, say) run after it.
     """
     tasks = config.executor.tasks
+    input_root, input_files = resolve_input_files(config.input)
+    size = input_bytes(input_root, input_files)
     segments: list[list[tuple[str, PipelineStep]]] = [[]]
     aggregations: list[list[Pass]] = [[]]
     artifacts: dict = {}
@@ -158,6 +172,7 @@ def build_plan(config: RunConfig, layout: RunLayout) -> list[PassPlan]:
             tasks=tasks,
             artifacts=artifacts,
             personal_data_scrubbed=any(earlier.stage == "pii" for earlier in config.stages[: index - 1]),
+            input_bytes=size,
         )
         try:
             items = stage.build(context)
@@ -186,7 +201,7 @@ def build_plan(config: RunConfig, layout: RunLayout) -> list[PassPlan]:
         name = f"{len(passes) + 1}-documents"
         logging_dir = str(layout.logs / name)
         if previous_documents is None:
-            reader = _input_reader(config.input)
+            reader = _input_reader(config.input, input_root, input_files)
         else:
             reader = _documents_reader(previous_documents, "jsonl")
             reader.ledger_name = f"00-read-{name}"

@@ -101,19 +101,24 @@ class CorpusStep(PipelineStep):
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         with Ledger(self.ledger_folder, self.ledger_name, rank) as ledger:
-            for doc in data or ():
-                text_in = doc.text
-                bytes_in = len(text_in.encode("utf-8", "surrogatepass"))
-                self.stat_update("documents_in")
-                self.stat_update("bytes_in", value=bytes_in)
-                outcome = self._process_accounted(doc, ledger)
-                if outcome is not None:
-                    # Most steps pass most texts through untouched: count those bytes once, not twice.
-                    unchanged = outcome.text is text_in
-                    bytes_out = bytes_in if unchanged else len(outcome.text.encode("utf-8", "surrogatepass"))
-                    self.stat_update("documents_out")
-                    self.stat_update("bytes_out", value=bytes_out)
-                    yield outcome
+            yield from self.run_with_ledger(data, ledger)
+
+    def run_with_ledger(self, data: DocumentsPipeline, ledger: Ledger) -> DocumentsPipeline:
+        """`process` each document, counting and accounting it in the task's one `ledger`. Steps that
+        override `run` to work in batches call this per batch, with the ledger they opened once."""
+        for doc in data or ():
+            text_in = doc.text
+            bytes_in = len(text_in.encode("utf-8", "surrogatepass"))
+            self.stat_update("documents_in")
+            self.stat_update("bytes_in", value=bytes_in)
+            outcome = self._process_accounted(doc, ledger)
+            if outcome is not None:
+                # Most steps pass most texts through untouched: count those bytes once, not twice.
+                unchanged = outcome.text is text_in
+                bytes_out = bytes_in if unchanged else len(outcome.text.encode("utf-8", "surrogatepass"))
+                self.stat_update("documents_out")
+                self.stat_update("bytes_out", value=bytes_out)
+                yield outcome
 
     def _process_accounted(self, doc: Document, ledger: Ledger) -> Document | None:
         try:
@@ -126,6 +131,23 @@ class CorpusStep(PipelineStep):
             self.stat_update(QUARANTINED, f"{QUARANTINED}/{type(error).__name__}")
             ledger.record(doc.id, QUARANTINED, describe_error(error, doc.text))
         return None
+
+
+class AggregationStep(PipelineStep):
+    """A step of an aggregation `Pass`: it reads and writes files of its own, not documents.
+
+    Subclasses implement `aggregate(rank, world_size)`. It runs once the steps before it in the pass
+    have run (their output is consumed first), so one one-task pass can chain several aggregations.
+    """
+
+    type = "corpus-prep"
+
+    def aggregate(self, rank: int, world_size: int) -> None:
+        raise NotImplementedError
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        yield from data or ()
+        self.aggregate(rank, world_size)
 
 
 class StageOptions(BaseModel):
@@ -156,6 +178,8 @@ class StageContext:
     artifacts: dict = field(default_factory=dict)
     # Whether a `pii` stage runs before this one: only then may a stage quote text in the report.
     personal_data_scrubbed: bool = False
+    # Bytes of the run's input files (0 when unknown): stages size their aggregation passes by it.
+    input_bytes: int = 0
 
 
 @dataclass

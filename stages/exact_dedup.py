@@ -1,26 +1,30 @@
 """Exact deduplication: of documents whose text is identical, keep the one with the smallest id.
 
 It needs all documents before it can decide about any, so it runs as three parts: hashing in the
-current pass, a one-task pass that finds the duplicates, and a filter in the next pass that drops them
-by id. Dropping by id (not by position) lets the filter read the data with any number of tasks.
+current pass (each text's 128-bit digest, partitioned by digest into files any task count can read), a
+pass of find tasks, each grouping the digests of its shard (memory: its shard, not the corpus), and a
+filter in the next pass that drops the listed documents by their run key (stages/dedup/keys.py).
 """
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 from typing import Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
-from datatrove.pipeline.base import PipelineStep
 
-from stages.base import CorpusStep, Drop, Pass, StageContext, StageOptions
+from stages.base import AggregationStep, CorpusStep, Pass, StageContext, StageOptions
+from stages.dedup.keys import DropListedDuplicates, KeyAssigner, key_field
+from stages.dedup.partitioned import PartitionedWriter, files_in, partition_of, read_table
+from stages.dedup.tasks import find_tasks
 
-_SCHEMA = pa.schema([("digest", pa.binary(16)), ("id", pa.string())])
-_DUPLICATES_SCHEMA = pa.schema([("id", pa.string()), ("duplicate_of", pa.string())])
+_SCHEMA = pa.schema([("partition", pa.uint16()), ("digest", pa.binary(16)), ("key", pa.uint64()), ("id", pa.string())])
+_DUPLICATES_SCHEMA = pa.schema([("key", pa.uint64()), ("id", pa.string()), ("duplicate_of", pa.string())])
+_BATCH = 4096
 
 
 def text_digest(text: str) -> bytes:
@@ -28,82 +32,81 @@ def text_digest(text: str) -> bytes:
 
 
 class ExactHasher(CorpusStep):
-    """Reads `doc.text`; writes nothing to the document; writes (digest, id) rows to
-    `<folder>/hashes/<task>.parquet`. Stats: the base step's counts."""
+    """Reads `doc.text`; writes the document's run key to `metadata[key_field]`, and (partition, digest,
+    key, id) rows to `<folder>/hashes/<task>.parquet`, partitioned by digest. Stats: the base step's."""
 
     name = "exact_dedup.hash"
 
     def __init__(self, folder: str):
         super().__init__()
         self.folder = folder
+        self.key_field = key_field(folder)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        digests: list[bytes] = []
-        ids: list[str] = []
-        for doc in super().run(data, rank, world_size):
-            digests.append(text_digest(doc.text))
-            ids.append(doc.id)
-            yield doc
-        os.makedirs(os.path.join(self.folder, "hashes"), exist_ok=True)
-        table = pa.table({"digest": digests, "id": ids}, schema=_SCHEMA)
-        pq.write_table(table, os.path.join(self.folder, "hashes", f"{rank:05d}.parquet"))
+        keys = KeyAssigner(rank)
+        rows: dict[str, list] = {"digest": [], "key": [], "id": []}
+        path = os.path.join(self.folder, "hashes", f"{rank:05d}.parquet")
+        with PartitionedWriter(path, _SCHEMA, flush_rows=1 << 20) as out:
+            for doc in super().run(data, rank, world_size):
+                key = int(keys.take(1)[0])
+                doc.metadata[self.key_field] = key
+                rows["digest"].append(text_digest(doc.text))
+                rows["key"].append(key)
+                rows["id"].append(doc.id)
+                if len(rows["key"]) == _BATCH:
+                    self._add(out, rows)
+                yield doc
+            self._add(out, rows)
+
+    @staticmethod
+    def _add(out: PartitionedWriter, rows: dict[str, list]) -> None:
+        if not rows["key"]:
+            return
+        leading = np.frombuffer(b"".join(rows["digest"]), dtype=">u8").reshape(-1, 2)[:, 0]
+        out.add({"partition": partition_of(leading), **rows})
+        for column in rows.values():
+            column.clear()
 
     def process(self, doc: Document) -> Document:
         return doc
 
 
-class FindExactDuplicates(PipelineStep):
-    """Reads every task's hashes; writes `<folder>/duplicates.parquet`: the ids to drop, each with the
-    id it duplicates. Stats: `documents`, `duplicates`."""
+class FindExactDuplicates(AggregationStep):
+    """Task `rank` of `world_size`: reads its shard of every task's hashes; writes
+    `<folder>/duplicates/<rank>.parquet`: the keys and ids to drop, each with the id it duplicates (the
+    smallest id of its digest; among equal ids, the first key). Stats: `documents`, `duplicates`."""
 
-    type = "corpus-prep"
     name = "exact_dedup.find"
 
     def __init__(self, folder: str):
         super().__init__()
         self.folder = folder
 
-    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+    def aggregate(self, rank: int, world_size: int) -> None:
         with self.track_time():
-            self._find_duplicates()
-        yield from data or ()
-
-    def _find_duplicates(self) -> None:
-        files = sorted(glob.glob(os.path.join(self.folder, "hashes", "*.parquet")))
-        table = pa.concat_tables([pq.read_table(f, schema=_SCHEMA) for f in files]) if files else _SCHEMA.empty_table()
-        # Sorted by (digest, id), the keeper, the smallest id, comes first in each run of equal digests.
-        table = table.sort_by([("digest", "ascending"), ("id", "ascending")])
-        duplicates, duplicate_of = [], []
-        previous_digest, keeper = None, None
-        for digest, doc_id in zip(table.column("digest").to_pylist(), table.column("id").to_pylist(), strict=True):
-            if digest != previous_digest:
-                previous_digest, keeper = digest, doc_id
-            elif doc_id != keeper:  # a repeated id is one document read twice, not a duplicate to drop
-                duplicates.append(doc_id)
-                duplicate_of.append(keeper)
-        self.stat_update("documents", value=len(table))
-        self.stat_update("duplicates", value=len(duplicates))
-        result = pa.table({"id": duplicates, "duplicate_of": duplicate_of}, schema=_DUPLICATES_SCHEMA)
-        pq.write_table(result, os.path.join(self.folder, "duplicates.parquet"))
-
-
-class DropListedDuplicates(CorpusStep):
-    """Reads `doc.id`; drops the documents listed in `<folder>/duplicates.parquet` (column `id`) with
-    the given reason. Dropping by id, not position, lets it read the data with any task count.
-    Stats: the base step's counts. Used by exact_dedup and minhash_dedup."""
-
-    def __init__(self, folder: str, reason: str, name: str):
-        super().__init__()
-        self.folder, self.reason, self.name = folder, reason, name
-        self._drop_ids: set[str] | None = None
-
-    def process(self, doc: Document) -> Document:
-        if self._drop_ids is None:
-            table = pq.read_table(os.path.join(self.folder, "duplicates.parquet"), columns=["id"])
-            self._drop_ids = set(table.column("id").to_pylist())
-        if doc.id in self._drop_ids:
-            raise Drop(self.reason)
-        return doc
+            files = files_in(os.path.join(self.folder, "hashes"))
+            table = read_table(files, rank, world_size, _SCHEMA, ["digest", "key", "id"])
+            table = table.sort_by([("digest", "ascending"), ("id", "ascending"), ("key", "ascending")])
+            digests = table.column("digest").to_pylist()
+            # The first row of each run of equal digests is its keeper.
+            first = np.ones(len(digests), dtype=bool)
+            if len(digests) > 1:
+                first[1:] = np.array([a != b for a, b in zip(digests, digests[1:], strict=False)])
+            keeper_row = np.maximum.accumulate(np.where(first, np.arange(len(digests)), 0))
+            drop = np.flatnonzero(~first)
+            ids = table.column("id")
+            result = pa.table(
+                {
+                    "key": table.column("key").take(drop),
+                    "id": ids.take(drop),
+                    "duplicate_of": ids.take(keeper_row[drop]),
+                },
+                schema=_DUPLICATES_SCHEMA,
+            )
+            os.makedirs(os.path.join(self.folder, "duplicates"), exist_ok=True)
+            pq.write_table(result, os.path.join(self.folder, "duplicates", f"{rank:05d}.parquet"))
+            self.stat_update("documents", value=len(digests))
+            self.stat_update("duplicates", value=len(drop))
 
 
 class ExactDedupOptions(StageOptions):
@@ -113,8 +116,6 @@ class ExactDedupOptions(StageOptions):
 
     def build(self, context: StageContext) -> list:
         folder = context.work_folder
-        return [
-            ExactHasher(folder),
-            Pass("exact_dedup", [FindExactDuplicates(folder)]),
-            DropListedDuplicates(folder, "exact_duplicate", "exact_dedup.filter"),
-        ]
+        find = Pass("exact_dedup", [FindExactDuplicates(folder)])
+        find.tasks = find_tasks(context, None)
+        return [ExactHasher(folder), find, DropListedDuplicates(folder, "exact_duplicate", "exact_dedup.filter")]

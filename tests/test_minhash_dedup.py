@@ -12,7 +12,8 @@ from datasketch import MinHash
 from pipeline.config import ConfigError, parse_config
 from pipeline.runner import run
 from pipeline.shared_data import shared_data_folder
-from stages.dedup.lsh import exact_jaccard
+from stages.dedup.bands import catch_probability, default_bands_rows, exact_jaccard
+from stages.dedup.find import bucket_pairs
 from stages.dedup.signature import MinHasher, ShingleSettings
 from tests.conftest import read_jsonl_zst
 
@@ -90,21 +91,6 @@ def test_one_and_four_tasks_keep_the_same_documents(small_sample, dedup_run, tmp
     assert sorted(d["id"] for d in read_jsonl_zst(tmp_path / "one" / "data")) == sorted(
         d["id"] for d in read_jsonl_zst(out / "data")
     )
-
-
-def test_the_sharded_path_removes_the_same_ids_as_the_in_memory_path(small_sample, dedup_run, tmp_path):
-    out, _ = dedup_run
-    config = _config(small_sample, tmp_path / "sharded")
-    config["stages"][3]["mode"] = "sharded"
-    result = run(parse_config(config), show_progress=False)
-    assert result.accounting.balanced
-    assert len(list((tmp_path / "sharded" / "work" / "04-minhash_dedup" / "pairs").glob("*.parquet"))) == 9
-
-    def ids(folder):
-        table = pq.read_table(folder / "work" / "04-minhash_dedup" / "duplicates.parquet")
-        return sorted(table.column("id").to_pylist())
-
-    assert ids(tmp_path / "sharded") == ids(out) and ids(out)
 
 
 def _write_jsonl(path, docs):
@@ -233,3 +219,124 @@ def test_the_largest_clusters_get_excerpts_after_personal_data_is_scrubbed(small
     assert all(kept[c["kept"]].startswith(c["excerpt"].rstrip("…")) for c in clusters)
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert markdown.count("  > ") == len(clusters)
+
+
+def _words(rng, count, prefix="w"):
+    return [f"{prefix}{rng.randrange(5000)}" for _ in range(count)]
+
+
+def _edit(words, positions, tag):
+    edited = list(words)
+    for position in positions:
+        edited[position] = f"{tag}{position}"
+    return edited
+
+
+def _run_dedup(tmp_path, docs, name="out", stage=None, files=1, tasks=2):
+    inputs = []
+    for part in range(files):
+        inputs.append(tmp_path / f"in{part}.jsonl")
+        _write_jsonl(inputs[-1], docs[part::files])
+    config = {
+        "input": {"format": "jsonl", "paths": [str(p) for p in inputs]},
+        "stages": [{"stage": "minhash_dedup", **(stage or {})}],
+        "output": {"folder": str(tmp_path / name), "format": "jsonl"},
+        "executor": {"tasks": tasks, "workers": 2},
+    }
+    result = run(parse_config(config), show_progress=False)
+    assert result.accounting.balanced
+    duplicates = pq.read_table(tmp_path / name / "work" / "01-minhash_dedup" / "duplicates.parquet").to_pylist()
+    kept = sorted(d["id"] for d in read_jsonl_zst(tmp_path / name / "data"))
+    return kept, {row["id"]: row for row in duplicates}
+
+
+def _shingles(text):
+    return np.unique(MinHasher().shingle_hashes(text))
+
+
+def test_a_chain_is_split_so_no_document_goes_for_a_keeper_below_the_threshold(tmp_path):
+    """a~b and b~c at Jaccard ~0.85, a and c at ~0.74: connected components would drop c for a."""
+    import random
+
+    rng = random.Random(3)
+    a = _words(rng, 400)
+    b = _edit(a, range(10, 70, 10), "b")  # 6 words: ~30 of ~396 shingles each side
+    c = _edit(b, range(200, 260, 10), "c")
+    texts = {"a": " ".join(a), "b": " ".join(b), "c": " ".join(c)}
+    assert exact_jaccard(_shingles(texts["a"]), _shingles(texts["c"])) < 0.8
+    assert min(exact_jaccard(_shingles(texts[x]), _shingles(texts[y])) for x, y in ("ab", "bc")) >= 0.8
+    noise = [(f"n{i}", " ".join(_words(rng, 300))) for i in range(20)]
+    kept, dropped = _run_dedup(tmp_path, [*texts.items(), *noise])
+    assert set(dropped) == {"b"} and dropped["b"]["duplicate_of"] == "a"
+    assert {"a", "c"} <= set(kept)
+    assert dropped["b"]["jaccard"] == pytest.approx(exact_jaccard(_shingles(texts["a"]), _shingles(texts["b"])))
+
+
+def test_a_bucket_of_more_than_a_hundred_documents_keeps_one_and_verifies_each_against_it(tmp_path):
+    """150 copies share every bucket; the keeper (smallest id) is read last. Every copy is compared with
+    it, not only with the bucket's first row, and a non-copy in the file stays."""
+    import random
+
+    rng = random.Random(4)
+    base = _words(rng, 300)
+    copies = [(f"copy{i:03d}", " ".join(_edit(base, [i % 290 + 5], "x") if i % 3 else base)) for i in range(1, 150)]
+    docs = copies + [("copy000", " ".join(base)), ("other", " ".join(_words(rng, 300)))]
+    kept, dropped = _run_dedup(tmp_path, docs)
+    assert kept == ["copy000", "other"]
+    assert len(dropped) == 149 and {row["duplicate_of"] for row in dropped.values()} == {"copy000"}
+    assert min(row["jaccard"] for row in dropped.values()) >= 0.8
+
+
+def test_bucket_pairs_pair_each_member_with_the_first_hundred_of_its_bucket():
+    buckets = np.array([1] * 150 + [2, 2] + [3], dtype=np.uint64)
+    better, worse = bucket_pairs(buckets)
+    assert len(better) == sum(min(j, 100) for j in range(150)) + 1
+    assert (better < worse).all() and set(better[worse < 150].tolist()) == set(range(100))
+    assert (150, 151) in set(zip(better.tolist(), worse.tolist(), strict=True))
+
+
+def test_an_unrelated_document_sharing_an_id_with_a_duplicate_stays(tmp_path):
+    """Two files reuse the id "same": one of those documents is a copy, the other is unrelated. Only the
+    copy goes; a repeat within one file is renamed and counted."""
+    import random
+
+    rng = random.Random(5)
+    original = " ".join(_words(rng, 300))
+    docs = [
+        ("orig", original),
+        ("same", original + " tail"),  # a near-copy: dropped for "orig"
+        ("same", " ".join(_words(rng, 300))),  # unrelated, other file, same id
+        ("again", " ".join(_words(rng, 300))),
+        ("x1", " ".join(_words(rng, 300))),
+        ("again", " ".join(_words(rng, 300))),  # same file as the first "again" (files=2: every other row)
+    ]
+    kept, dropped = _run_dedup(tmp_path, docs, files=2)
+    assert list(dropped) == ["same"] and dropped["same"]["duplicate_of"] == "orig"
+    assert kept == ["again", "again#2", "orig", "same", "x1"]
+    stats = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert "duplicate_ids" in json.dumps(stats)
+
+
+def test_one_four_and_eight_find_tasks_write_byte_identical_documents(tmp_path):
+    import random
+
+    rng = random.Random(6)
+    docs = []
+    for i in range(120):
+        words = _words(rng, 250)
+        docs.append((f"d{i:03d}", " ".join(words)))
+        if i % 3 == 0:  # copies at Jaccard from about 0.7 to 0.95
+            docs.append((f"e{i:03d}", " ".join(_edit(words, range(3, 3 + 10 * (1 + i % 8), 10), "e"))))
+    outputs = {}
+    for tasks in (1, 4, 8):
+        kept, dropped = _run_dedup(tmp_path, docs, name=f"tasks{tasks}", stage={"find_tasks": tasks}, files=3)
+        data = tmp_path / f"tasks{tasks}" / "data"
+        outputs[tasks] = [p.read_bytes() for p in sorted(data.glob("*.jsonl.zst"))]
+        assert len(dropped) > 10
+    assert outputs[1] == outputs[4] == outputs[8]
+
+
+def test_the_default_bands_catch_a_pair_at_the_threshold_with_probability_995():
+    bands, rows = default_bands_rows(0.8, 128)
+    assert (bands, rows) == (21, 6) and bands * rows <= 128
+    assert catch_probability(0.8, bands, rows) >= 0.995 > catch_probability(0.8, 128 // (rows + 1), rows + 1)

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.config import parse_config
 from pipeline.runner import run
-from stages.dedup.lsh import bands_and_rows, candidate_pairs
+from stages.dedup.bands import bucket_hashes, default_bands_rows
 from stages.dedup.shared_index import SharedIndexDedup, redis_parameters
 from stages.dedup.signature import MinHasher, ShingleSettings
 from tests.conftest import read_jsonl_zst
@@ -69,14 +69,16 @@ def test_concurrent_tasks_keep_exactly_one_document_per_cluster(tmp_path, redis_
     # What the index promises: no two kept documents that LSH pairs and whose signatures agree on
     # >= 80% of permutations; every dropped document has such a kept partner.
     hasher = MinHasher(128, 1, ShingleSettings())
-    bands, rows_per_band = bands_and_rows(0.8, 128)
+    bands, rows_per_band = default_bands_rows(0.8, 128)
     texts = {r["id"]: r["text"] for r in rows}
     ids = sorted(texts)
     signatures = hasher.signatures([texts[i] for i in ids])
+    buckets = bucket_hashes(signatures, bands, rows_per_band)
     duplicates = {
         (ids[a], ids[b])
-        for a, b in candidate_pairs(signatures, bands, rows_per_band)
-        if np.mean(signatures[a] == signatures[b]) >= 0.8
+        for a in range(len(ids))
+        for b in range(a + 1, len(ids))
+        if (buckets[a] == buckets[b]).any() and np.mean(signatures[a] == signatures[b]) >= 0.8
     }
     assert not [pair for pair in duplicates if set(pair) <= set(kept)], "two kept documents are duplicates"
     dropped = set(texts) - set(kept)
@@ -98,9 +100,9 @@ def test_the_lock_makes_racing_workers_agree(tmp_path, redis_url):
 def _offer(url, docs, worker, start_together):
     from datatrove.data import Document
 
-    from stages.dedup.lsh import bands_and_rows
+    from stages.dedup.bands import default_bands_rows
 
-    bands, rows = bands_and_rows(0.8, 128)
+    bands, rows = default_bands_rows(0.8, 128)
     step = SharedIndexDedup(url, "race", 128, 1, ShingleSettings(), 0.8, bands, rows, batch_size=1)
     batch = [Document(text=t, id=f"w{worker}-{i}") for i, t in enumerate(docs)]
     decisions = step.run(iter(batch))
@@ -147,3 +149,24 @@ def test_redis_urls():
     assert redis_parameters("unix:///tmp/r.sock") == {"unix_socket_path": "/tmp/r.sock"}
     with pytest.raises(ValueError, match="redis://"):
         redis_parameters("http://x")
+
+
+def test_every_decision_of_a_task_reaches_the_ledger_beyond_one_batch(tmp_path, redis_url):
+    """More documents per task than the batch size: the ledger holds every drop of every batch (it was
+    reopened, and so truncated, per batch) and the accounting balances."""
+    rng = random.Random(6)
+    docs, edited = _corpus(rng, originals=50, copies=50)
+    path = tmp_path / "a.jsonl"
+    _write(
+        path,
+        [{"id": f"o{i}", "text": t} for i, t in enumerate(docs)]
+        + [{"id": f"c{i}", "text": t} for i, (_, t) in enumerate(edited)],
+    )
+    config = _config([path], tmp_path / "out", redis_url)
+    config["stages"][0]["redis"]["batch_size"] = 7
+    config["executor"] = {"tasks": 1, "workers": 1}
+    result = run(parse_config(config), show_progress=False)
+    assert result.accounting.balanced
+    dropped = result.accounting.dropped[("01-minhash_dedup.shared_index", "near_duplicate")]
+    ledger = [json.loads(line) for f in (tmp_path / "out" / "accounting").rglob("*.jsonl") for line in f.open()]
+    assert dropped >= 40 and len([row for row in ledger if row["reason"] == "near_duplicate"]) == dropped

@@ -14,11 +14,37 @@ from collections.abc import Iterator
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.readers import JsonlReader, ParquetReader
 from datatrove.pipeline.readers.base import BaseDiskReader
+from datatrove.utils.logging import logger
 
 from pipeline.io.charset import decode_html
 from stages.base import QUARANTINED, Ledger, describe_error
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+class UniqueIds:
+    """Makes the ids a task reads unique: a repeated id becomes `<id>#2`, `#3`, ... in reading order.
+
+    The ledger and the report name documents by id, so two documents must not share one. The check
+    is per task (a set of the task's ids); dedup itself never relies on ids (stages/dedup/keys.py), so
+    a repeat across tasks costs clarity in the ledger, never a wrong removal.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self.renamed = 0
+
+    def make_unique(self, doc: Document) -> bool:
+        if doc.id not in self._seen:
+            self._seen.add(doc.id)
+            return False
+        number = 2
+        while f"{doc.id}#{number}" in self._seen:
+            number += 1
+        doc.id = f"{doc.id}#{number}"
+        self._seen.add(doc.id)
+        self.renamed += 1
+        return True
 
 
 class AccountedReader(BaseDiskReader):
@@ -32,6 +58,7 @@ class AccountedReader(BaseDiskReader):
     """
 
     name = "read"
+    renames_repeated_ids = True  # the run's input; not the documents passed between its passes
 
     def __init__(self, data_folder: str, files: list[str], metadata_keys: list[str] | None = None,
                  share_files: bool = True, **kwargs):  # fmt: skip
@@ -57,12 +84,20 @@ class AccountedReader(BaseDiskReader):
         return record_index % parts == part
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        ids = UniqueIds()
         with Ledger(self.ledger_folder, self.ledger_name, rank) as self._ledger:
             for filepath, part, parts in self.assignment(rank, world_size):
                 self._part = (part, parts)
                 for doc in self.read_files_shard([filepath]):
+                    if self.renames_repeated_ids and ids.make_unique(doc):
+                        self.stat_update("duplicate_ids")
                     self.update_doc_stats(doc)
                     yield doc
+        if ids.renamed:
+            logger.warning(
+                f"{ids.renamed:,} document(s) repeated an id read before by this task and were renamed "
+                "<id>#<n> (stat read/duplicate_ids); give each input document its own id to keep yours"
+            )
 
     def quarantine(self, record_id: str, reason: str) -> None:
         self.stat_update(QUARANTINED, f"{QUARANTINED}/{reason.split(':')[0]}")

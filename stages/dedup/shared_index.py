@@ -20,7 +20,7 @@ import numpy as np
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.utils.batching import batched
 
-from stages.base import CorpusStep, Drop
+from stages.base import CorpusStep, Drop, Ledger
 from stages.dedup.signature import MinHasher, ShingleSettings
 
 
@@ -81,10 +81,12 @@ class SharedIndexDedup(CorpusStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         client, lsh = self._connect()
         hasher = MinHasher(self.num_perm, self.seed, self.shingles)
-        for batch in batched(data or (), self.batch_size):
-            yield from self._decide_and_pass(batch, client, lsh, hasher, rank, world_size)
+        # One ledger for the task, whatever the number of batches (reopening it per batch truncated it).
+        with Ledger(self.ledger_folder, self.ledger_name, rank) as ledger:
+            for batch in batched(data or (), self.batch_size):
+                yield from self._decide_and_pass(batch, client, lsh, hasher, ledger)
 
-    def _decide_and_pass(self, batch, client, lsh, hasher, rank, world_size):
+    def _decide_and_pass(self, batch, client, lsh, hasher, ledger):
         signatures = hasher.signatures([doc.text for doc in batch])
         signature_key = f"{self.basename}_signatures"
         with client.lock(f"{self.basename}_lock", timeout=300, blocking_timeout=3600):
@@ -100,7 +102,7 @@ class SharedIndexDedup(CorpusStep):
                 lsh.insert(doc.id, lean, check_duplication=False)
                 client.hset(signature_key, doc.id, signature.astype(np.uint32).tobytes())
                 self.stat_update("indexed")
-        yield from super().run(iter(batch), rank, world_size)
+        yield from self.run_with_ledger(iter(batch), ledger)
 
     def _duplicates_any(self, client, signature_key: str, candidates: list, signature: np.ndarray) -> bool:
         if not candidates:

@@ -1,107 +1,170 @@
-"""The minhash_dedup stage's first two parts: signatures in the document pass and a one-task pass that
-finds the clusters. The third, the filter by id, is exact_dedup's DropListedDuplicates."""
+"""The minhash_dedup stage's document-pass step, and the files every find task reads.
+
+Per task, `MinhashSignatures` writes two partitioned files (partitioned.py):
+- `signatures/<task>.parquet`, partitioned by the document's key: key, id, length, signature, shingle
+  hashes. The verify passes read their shard of it.
+- `buckets/<task>.parquet`, partitioned by bucket: one row per (document, band): bucket hash, key,
+  length, id. The candidate pass reads its shard of it.
+
+A saved index (incremental dedup) is one Parquet file of id, length, signature and shingles; its rows
+take part as documents with reference keys (keys.py), read whole by every find task, a row group at
+a time.
+"""
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
-from datatrove.pipeline.base import PipelineStep
 
-from stages.base import CorpusStep
-from stages.dedup.lsh import band_pairs, candidate_pairs, catch_probability, cluster, distinct_pairs, survivors
+from stages.base import CorpusStep, Ledger
+from stages.dedup.bands import bucket_hashes
+from stages.dedup.keys import KeyAssigner, key_field, reference_keys
+from stages.dedup.partitioned import PartitionedWriter, files_in, mix64, partition_of, read_shard, shard_range
 from stages.dedup.signature import MinHasher, ShingleSettings
 
 BATCH = 1000
 INDEX_FILE = "index.parquet"
 INDEX_MANIFEST = "index.json"
-_SCHEMA = pa.schema(
+SIGNATURES = pa.schema(
+    [
+        ("partition", pa.uint16()),
+        ("key", pa.uint64()),
+        ("id", pa.string()),
+        ("length", pa.int64()),
+        ("signature", pa.binary()),
+        ("shingles", pa.large_binary()),
+    ]
+)
+BUCKETS = pa.schema(
+    [("partition", pa.uint16()), ("bucket", pa.uint64()), ("key", pa.uint64()), ("length", pa.int64()),
+     ("id", pa.string())]
+)  # fmt: skip
+INDEX_SCHEMA = pa.schema(
     [("id", pa.string()), ("length", pa.int64()), ("signature", pa.binary()), ("shingles", pa.large_binary())]
 )
 
 
+def home_partition(keys: np.ndarray) -> np.ndarray:
+    """The partition a document's own rows (signature, shingles) live in."""
+    return partition_of(mix64(keys))
+
+
+@dataclass(frozen=True)
+class Banding:
+    num_perm: int
+    bands: int
+    rows: int
+
+
 class MinhashSignatures(CorpusStep):
-    """Reads `doc.text`; writes nothing to the document; writes (id, length, signature, distinct
-    shingle hashes) per document to `<folder>/signatures/<task>.parquet`, `BATCH` documents at a time.
-    Stats: the base step's counts."""
+    """Reads `doc.text`; writes the document's run key to `metadata[key_field]`; writes its signature,
+    shingle hashes and band buckets to `<folder>/signatures/` and `<folder>/buckets/` (see the module
+    docstring), `BATCH` documents at a time. Stats: the base step's counts."""
 
     name = "minhash_dedup.signatures"
 
-    def __init__(self, folder: str, num_perm: int, seed: int, shingles: ShingleSettings):
+    def __init__(self, folder: str, banding: Banding, seed: int, shingles: ShingleSettings):
         super().__init__()
-        self.folder, self.num_perm, self.seed, self.shingles = folder, num_perm, seed, shingles
+        self.folder, self.banding, self.seed, self.shingles = folder, banding, seed, shingles
+        self.key_field = key_field(folder)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        hasher = MinHasher(self.num_perm, self.seed, self.shingles)
-        os.makedirs(os.path.join(self.folder, "signatures"), exist_ok=True)
-        path = os.path.join(self.folder, "signatures", f"{rank:05d}.parquet")
-        with pq.ParquetWriter(path, _SCHEMA) as writer:
+        hasher = MinHasher(self.banding.num_perm, self.seed, self.shingles)
+        keys = KeyAssigner(rank)
+        name = f"{rank:05d}.parquet"
+        # Memory bound: about 15 MB of signature rows and 15 MB of bucket rows before each flush.
+        signatures = PartitionedWriter(os.path.join(self.folder, "signatures", name), SIGNATURES, 1 << 13)
+        buckets = PartitionedWriter(os.path.join(self.folder, "buckets", name), BUCKETS, 1 << 18)
+        with Ledger(self.ledger_folder, self.ledger_name, rank) as ledger, signatures, buckets:
             batch: list[Document] = []
             for doc in data or ():
                 batch.append(doc)
                 if len(batch) == BATCH:
-                    yield from self._write(batch, hasher, writer, rank, world_size)
+                    yield from self._write(batch, hasher, keys, signatures, buckets, ledger)
                     batch = []
             if batch:
-                yield from self._write(batch, hasher, writer, rank, world_size)
+                yield from self._write(batch, hasher, keys, signatures, buckets, ledger)
 
-    def _write(self, batch, hasher, writer, rank, world_size):
-        texts = [doc.text for doc in batch]
+    def _write(self, batch, hasher, keys, signatures, buckets, ledger):
+        passed = list(self.run_with_ledger(iter(batch), ledger))  # counts and accounts each document
+        texts = [doc.text for doc in passed]
         with self.track_time(unit="batch"):
             hashes, offsets = hasher.shingle_hashes_batch(texts)
-            signatures = hasher.signatures_of(hashes, offsets)
-        rows = {
-            "id": [doc.id for doc in batch],
-            "length": [len(t) for t in texts],
-            "signature": [s.tobytes() for s in signatures],
-            "shingles": [np.unique(hashes[offsets[i] : offsets[i + 1]]).tobytes() for i in range(len(batch))],
-        }
-        writer.write_table(pa.table(rows, schema=_SCHEMA))
-        yield from super().run(iter(batch), rank, world_size)
+            values = hasher.signatures_of(hashes, offsets)
+            batch_keys = keys.take(len(passed))
+            ids = pa.array([doc.id for doc in passed], pa.string())
+            lengths = np.array([len(t) for t in texts], dtype=np.int64)
+            signatures.add(
+                {
+                    "partition": home_partition(batch_keys),
+                    "key": batch_keys,
+                    "id": ids,
+                    "length": lengths,
+                    "signature": [s.tobytes() for s in values],
+                    "shingles": [np.unique(hashes[offsets[i] : offsets[i + 1]]).tobytes() for i in range(len(passed))],
+                }
+            )
+            band = self.banding
+            hashed = bucket_hashes(values, band.bands, band.rows).ravel()
+            owner = np.repeat(np.arange(len(passed)), band.bands)
+            buckets.add(
+                {
+                    "partition": partition_of(hashed),
+                    "bucket": hashed,
+                    "key": batch_keys[owner],
+                    "length": lengths[owner],
+                    "id": ids.take(pa.array(owner)),
+                }
+            )
+        for doc, key in zip(passed, batch_keys.tolist(), strict=True):
+            doc.metadata[self.key_field] = key
+            yield doc
 
     def process(self, doc: Document) -> Document:
         return doc
 
 
-@dataclass
-class Signatures:
-    """This run's documents (sorted by id) followed by any reference index's (sorted by id): the same
-    order for every task that loads them, whatever the task count that wrote them."""
-
-    ids: list[str]
-    lengths: np.ndarray
-    signatures: np.ndarray
-    shingles: list[np.ndarray] | None
-    is_reference: np.ndarray  # True for rows from a saved index
+def run_files(folder: str, kind: str) -> list[str]:
+    return files_in(os.path.join(folder, kind))
 
 
-def _read_rows(files: list[str], columns: list[str]) -> pa.Table:
-    tables = [pq.read_table(f, schema=_SCHEMA, columns=columns) for f in files]
-    table = pa.concat_tables(tables) if tables else _SCHEMA.empty_table().select(columns)
-    return table.sort_by([("id", "ascending"), ("length", "ascending")])
+def reference_rows(references: tuple[str, ...], columns: list[str]) -> Iterator[tuple[np.ndarray, pa.Table]]:
+    """(keys, table of `columns`) for each row group of each saved index."""
+    for number, folder in enumerate(references):
+        parquet = pq.ParquetFile(os.path.join(folder, INDEX_FILE))
+        first = 0
+        for group in range(parquet.num_row_groups):
+            table = parquet.read_row_group(group, columns=columns)
+            yield reference_keys(number, first, table.num_rows), table
+            first += table.num_rows
 
 
-def load_signatures(folder: str, num_perm: int, with_shingles: bool, references: tuple[str, ...] = ()) -> Signatures:
-    columns = ["id", "length", "signature"] + (["shingles"] if with_shingles else [])
-    own = _read_rows(sorted(glob.glob(os.path.join(folder, "signatures", "*.parquet"))), columns)
-    reference = _read_rows([os.path.join(r, INDEX_FILE) for r in references], columns)
-    table = pa.concat_tables([own, reference])
-    count = table.num_rows
-    signatures = np.frombuffer(b"".join(table.column("signature").to_pylist()), dtype=np.uint32)
-    signatures = signatures.reshape(count, num_perm) if count else np.empty((0, num_perm), np.uint32)
-    shingles = None
-    if with_shingles:
-        shingles = [np.frombuffer(b, dtype=np.uint32) for b in table.column("shingles").to_pylist()]
-    lengths = np.asarray(table.column("length").to_numpy(), dtype=np.int64)
-    is_reference = np.arange(count) >= own.num_rows
-    return Signatures(table.column("id").to_pylist(), lengths, signatures, shingles, is_reference)
+def own_documents(folder: str, references: tuple[str, ...], shard: int, shards: int, column: str,
+                  wanted: np.ndarray) -> tuple[np.ndarray, list[bytes]]:  # fmt: skip
+    """(sorted keys, their `column` values) of the documents in `wanted` (sorted keys) whose home is
+    this shard, from this run's signatures and the saved indexes. Memory: the wanted documents only."""
+    keys, values = [], []
+    for table in read_shard(run_files(folder, "signatures"), shard, shards, ["key", column]):
+        table_keys = table.column("key").to_numpy()
+        hit = np.flatnonzero(np.isin(table_keys, wanted, assume_unique=False))
+        keys.append(table_keys[hit])
+        values += table.column(column).take(pa.array(hit)).to_pylist()
+    low, high = shard_range(shard, shards)
+    for table_keys, table in reference_rows(references, [column]):
+        home = home_partition(table_keys)
+        hit = np.flatnonzero((home >= low) & (home < high) & np.isin(table_keys, wanted))
+        keys.append(table_keys[hit])
+        values += table.column(column).take(pa.array(hit)).to_pylist()
+    found = np.concatenate(keys) if keys else np.empty(0, np.uint64)
+    order = np.argsort(found, kind="stable")
+    return found[order], [values[i] for i in order]
 
 
 def check_index(path: str, settings: dict) -> None:
@@ -115,126 +178,3 @@ def check_index(path: str, settings: dict) -> None:
         raise ValueError(
             f"index {path} was built with {saved}, this stage uses {settings}: signatures would not compare"
         )
-
-
-def save_index(path: str, rows: pa.Table, settings: dict) -> None:
-    """Write the index (kept documents' signatures and shingles) into `path`, replacing it in one rename."""
-    partial = path.rstrip("/") + ".partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    os.makedirs(partial)
-    pq.write_table(rows, os.path.join(partial, INDEX_FILE))
-    with open(os.path.join(partial, INDEX_MANIFEST), "w") as f:
-        json.dump(settings, f, indent=2)
-    shutil.rmtree(path, ignore_errors=True)
-    os.replace(partial, path)
-
-
-class FindBandPairs(PipelineStep):
-    """The sharded path's band pass: task `rank` takes bands rank, rank + world_size, ...; for each,
-    reads the signatures and writes the index pairs sharing that band to `<folder>/pairs/<band>.parquet`.
-    Stats: `candidates` (pairs written, before de-duplication across bands)."""
-
-    type = "corpus-prep"
-    name = "minhash_dedup.bands"
-
-    def __init__(self, folder: str, num_perm: int, bands: int, rows: int, references: tuple[str, ...] = ()):
-        super().__init__()
-        self.folder, self.num_perm, self.bands, self.rows = folder, num_perm, bands, rows
-        self.references = references
-
-    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        with self.track_time():
-            signatures = load_signatures(self.folder, self.num_perm, False, self.references).signatures
-            os.makedirs(os.path.join(self.folder, "pairs"), exist_ok=True)
-            for band in range(rank, self.bands, world_size):
-                pairs = band_pairs(signatures, band, self.rows)
-                self.stat_update("candidates", value=len(pairs))
-                table = pa.table({"i": pairs[:, 0], "j": pairs[:, 1]})
-                pq.write_table(table, os.path.join(self.folder, "pairs", f"{band:05d}.parquet"))
-        yield from data or ()
-
-
-class FindNearDuplicates(PipelineStep):
-    """Reads every task's signatures, and those of the reference indexes given; writes
-    `<folder>/duplicates.parquet` (id to drop, id kept) and `<folder>/summary.json` (candidates, LSH
-    false positives rejected, cluster sizes, S-curve); with `save_to`, the index of the kept documents.
-
-    A document in a cluster with an indexed document is dropped in its favour; with `only_against`,
-    only such documents are dropped. Stats: `documents`, `candidates`, `rejected`, `duplicates`.
-    """
-
-    type = "corpus-prep"
-    name = "minhash_dedup.find"
-
-    def __init__(self, folder: str, settings: dict, threshold: float, bands: int, rows: int, options: dict):
-        super().__init__()
-        self.folder, self.settings, self.threshold, self.bands, self.rows = folder, settings, threshold, bands, rows
-        self.verify, self.keep, self.sharded = options["verify"], options["keep"], options["sharded"]
-        self.references = tuple(options["against"])
-        self.only_against, self.save_to = options["only_against"], options["save_to"]
-
-    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        with self.track_time():
-            self._find_near_duplicates()
-        yield from data or ()
-
-    def _find_near_duplicates(self) -> None:
-        for reference in self.references:
-            check_index(reference, self.settings)
-        rows = load_signatures(
-            self.folder, self.settings["num_perm"], self.verify or bool(self.save_to), self.references
-        )
-        ids, count, is_reference = rows.ids, len(rows.ids), rows.is_reference
-        if self.sharded:  # the band pass wrote each band's pairs
-            paths = [os.path.join(self.folder, "pairs", f"{band:05d}.parquet") for band in range(self.bands)]
-            pairs = distinct_pairs(
-                [
-                    np.stack([t.column("i").to_numpy(), t.column("j").to_numpy()], axis=1)
-                    for t in map(pq.read_table, paths)
-                ]
-            )
-        else:
-            pairs = candidate_pairs(rows.signatures, self.bands, self.rows)
-        if len(pairs):
-            mixed = is_reference[pairs[:, 0]] != is_reference[pairs[:, 1]]
-            new_only = ~is_reference[pairs[:, 0]] & ~is_reference[pairs[:, 1]]
-            pairs = pairs[mixed if self.only_against else mixed | new_only]  # indexed pairs were settled before
-        found = cluster(pairs, count, rows.shingles if self.verify else None, self.threshold)
-        keeper = survivors(found.label, ids, rows.lengths, self.keep, preferred=is_reference) if count else []
-        drop = [i for i in range(count) if not is_reference[i] and keeper[i] != i and ids[keeper[i]] != ids[i]]
-        pq.write_table(
-            pa.table({"id": [ids[i] for i in drop], "duplicate_of": [ids[keeper[i]] for i in drop]}),
-            os.path.join(self.folder, "duplicates.parquet"),
-        )
-        if self.save_to:
-            dropped = set(drop)
-            kept = [i for i in range(count) if i not in dropped]
-            table = pa.table(
-                {
-                    "id": [ids[i] for i in kept],
-                    "length": rows.lengths[kept],
-                    "signature": [rows.signatures[i].tobytes() for i in kept],
-                    "shingles": [rows.shingles[i].tobytes() for i in kept],
-                },
-                schema=_SCHEMA,
-            )
-            save_index(self.save_to, table, self.settings)
-        sizes = np.bincount(np.bincount(found.label)) if count else np.zeros(1, int)
-        summary = {
-            "documents": int((~is_reference).sum()),
-            "indexed_documents": int(is_reference.sum()),
-            "candidates": found.candidates,
-            "rejected_by_verification": found.rejected,
-            "duplicates": len(drop),
-            "cluster_sizes": {str(size): int(n) for size, n in enumerate(sizes) if size > 1 and n},
-            "bands": self.bands,
-            "rows": self.rows,
-            "catch_probability": {
-                str(j): round(catch_probability(j, self.bands, self.rows), 4) for j in (0.5, 0.7, 0.8, 0.9)
-            },
-        }
-        with open(os.path.join(self.folder, "summary.json"), "w") as f:
-            json.dump(summary, f, indent=2)
-        for key in ("documents", "candidates", "duplicates"):
-            self.stat_update(key, value=summary[key])
-        self.stat_update("rejected", value=found.rejected)
