@@ -1,9 +1,8 @@
 """minhash_dedup at 100k, 300k and 1M generated documents: memory of the largest process, wall time,
 and recall of planted near-duplicate pairs by Jaccard band; datatrove's MinHash on the 100k input.
 
-Each run is a fresh `python -m pipeline.cli run` process; its peak RSS is the largest `ru_maxrss` of
-it and every process it started (wait4 reports the largest of the reaped tree: RSS, not tracemalloc,
-so Arrow's pool and copies count). The documents are 1-3 KB of random words from a 20,000-word
+Each run is a fresh `python -m pipeline.cli run` process; its peak RSS is the largest RSS of it and
+every process it started, sampled every 20 ms (RSS, not tracemalloc, so Arrow's pool and copies count). The documents are 1-3 KB of random words from a 20,000-word
 vocabulary (no accidental overlap) with, for 1% of them, an edited copy whose word 5-gram Jaccard is
 drawn from 0.70 to 1.0; Jaccards are then measured exactly, so recall per band is over real values.
 
@@ -98,13 +97,30 @@ def _texts(folder: Path, wanted: set[str]) -> dict[str, str]:
 
 
 def _measure(command: list[str]) -> tuple[float, int]:
-    """Wall seconds and the largest single process's peak RSS (bytes) of a command and its tree."""
+    """Wall seconds and the largest single process's peak RSS (bytes) of a command and its tree.
+
+    RSS is sampled every 20 ms with psutil over the whole tree (pool workers and the fork server are
+    not reaped by the command itself, so wait4's ru_maxrss misses them; it also inherits this process's
+    own peak through fork, which made two different programs report the same figure)."""
+    import psutil
+
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
+    root, peak = psutil.Process(process.pid), 0
+    while process.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            break
+        for member in tree:
+            try:
+                peak = max(peak, member.memory_info().rss)
+            except psutil.Error:
+                pass
+        time.sleep(0.02)
+    if process.wait() != 0:
         raise RuntimeError(f"{command[:4]} failed: {process.stderr.read().decode()[-2000:]}")
-    return time.perf_counter() - started, usage.ru_maxrss * 1024
+    return time.perf_counter() - started, peak
 
 
 def _ours(inputs: Path, out: Path, files: int) -> tuple[float, int, dict]:

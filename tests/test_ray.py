@@ -28,7 +28,11 @@ def _config(sample: Path, out: Path, kind: str) -> dict:
 @pytest.mark.slow
 def test_the_default_pipeline_on_ray_writes_the_same_training_data_as_locally(small_sample, tmp_path):
     local = run(parse_config(_config(small_sample, tmp_path / "local", "local")), show_progress=False)
-    on_ray = run(parse_config(_config(small_sample, tmp_path / "ray", "ray")), show_progress=False)
+    config = _config(small_sample, tmp_path / "ray", "ray")
+    for stage in config["stages"]:
+        if stage["stage"] == "minhash_dedup":  # on Ray, its find as three passes of 3 tasks (locally: one pass)
+            stage["find_tasks"] = 3
+    on_ray = run(parse_config(config), show_progress=False)
     assert ray.is_initialized()
     assert on_ray.accounting.to_dict() == local.accounting.to_dict()
     assert files_under(tmp_path / "ray" / "mds") == files_under(tmp_path / "local" / "mds")
