@@ -2,9 +2,10 @@
 and recall of planted near-duplicate pairs by Jaccard band; datatrove's MinHash on the 100k input.
 
 Each run is a fresh `python -m pipeline.cli run` process; its peak RSS is the largest RSS of it and
-every process it started, sampled every 20 ms (RSS, not tracemalloc, so Arrow's pool and copies count). The documents are 1-3 KB of random words from a 20,000-word
-vocabulary (no accidental overlap) with, for 1% of them, an edited copy whose word 5-gram Jaccard is
-drawn from 0.70 to 1.0; Jaccards are then measured exactly, so recall per band is over real values.
+every process it started, sampled every 20 ms (RSS, not tracemalloc, so Arrow's pool and copies
+count). The documents are 1-3 KB of random words from a 20,000-word vocabulary (no accidental
+overlap) with, for 1% of them, an edited copy whose word 5-gram Jaccard is drawn from 0.70 to 1.0;
+Jaccards are then measured exactly, so recall per band is over real values.
 
 `python -m bench dedup_scale` (or `make bench`); `DEDUP_SCALE_SIZES=20000,60000` for a quick look.
 """
