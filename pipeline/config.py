@@ -113,6 +113,12 @@ class RayExecutorSettings(_Strict):
     )
     cpus_per_task: int = Field(1, ge=1)
     mem_per_cpu_gb: float = Field(1.0, gt=0, description="checked against the cluster: Ray would wait forever")
+    time_limit_s: int = Field(
+        86_400, ge=1, description="a task running longer than this fails its pass (the run exits naming it)"
+    )
+    heartbeat_timeout_s: int = Field(
+        120, ge=2, description="a task whose worker sent no heartbeat for this long (it died or froze) fails its pass"
+    )
 
 
 class SlurmExecutorSettings(_Strict):
@@ -124,12 +130,19 @@ class SlurmExecutorSettings(_Strict):
     partition: str = Field(description="the Slurm partition")
     time: str = Field("24:00:00", description="time limit of each array task")
     cpus_per_task: int = Field(1, ge=1)
-    mem_per_cpu_gb: float = Field(2.0, gt=0)
+    mem_per_cpu_gb: float = Field(2.0, gt=0, description="written to #SBATCH in whole megabytes")
     qos: str | None = None
     env_command: str | None = Field(
-        None, description="shell line that activates the environment on the nodes, e.g. source /path/.venv/bin/activate"
+        None,
+        description="shell line that activates the environment on the nodes; null: the venv that submits, by "
+        "absolute path",
     )
-    sbatch_args: dict[str, str] = Field(default_factory=dict, description="more #SBATCH directives, e.g. account")
+    sbatch_args: dict[str, str] = Field(
+        default_factory=dict, description="more #SBATCH directives for every job, e.g. {account: my-project}"
+    )
+    max_array_size: int = Field(
+        1001, ge=1, description="the cluster's MaxArraySize: above it an array element runs several tasks"
+    )
 
 
 ExecutorSettings = Annotated[

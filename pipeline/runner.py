@@ -98,24 +98,38 @@ def _pools_fork_from_server(settings) -> bool:
 
 
 def _run_pass(plan: PassPlan, settings, show_progress: bool, label: str) -> None:
+    progress = PassProgress(label, plan.logging_dir, plan.tasks, enabled=show_progress, documents=plan.documents)
     if settings.kind == "ray":
-        from pipeline.ray_executor import RayResourcesError, ray_executor
-
-        try:
-            executor = ray_executor(plan, settings)
-        except RayResourcesError as error:
-            raise RunError(str(error)) from None
-    else:
-        workers = min(settings.workers, plan.tasks)
-        if _pools_fork_from_server(settings) and workers == 1:
-            # datatrove runs a lone worker's tasks in this process, which has not imported their libraries
-            # (torch, under the MDS index merge: 2 s); a pool of two forks one from the fork server, which has.
-            workers = 2
-        executor = QuietLocalExecutor(plan.steps, tasks=plan.tasks, workers=workers, logging_dir=plan.logging_dir)
+        _run_on_ray(plan, settings, progress)
+        return
+    workers = min(settings.workers, plan.tasks)
+    if _pools_fork_from_server(settings) and workers == 1:
+        # datatrove runs a lone worker's tasks in this process, which has not imported their libraries
+        # (torch, under the MDS index merge: 2 s); a pool of two forks one from the fork server, which has.
+        workers = 2
+    executor = QuietLocalExecutor(plan.steps, tasks=plan.tasks, workers=workers, logging_dir=plan.logging_dir)
     try:
-        with PassProgress(label, plan.logging_dir, plan.tasks, enabled=show_progress, documents=plan.documents):
+        with progress:
             executor.run()
     except Exception as error:  # a task raised: name every task that did not complete, and its log
+        raise RunError(_failed_tasks_message(plan, executor, error)) from error
+
+
+def _run_on_ray(plan: PassPlan, settings, progress: PassProgress) -> None:
+    from pipeline.ray_executor import RayPassFailed, RayResourcesError, ray_executor, run_watched
+
+    try:
+        executor = ray_executor(plan, settings)
+    except RayResourcesError as error:
+        raise RunError(str(error)) from None
+    try:
+        with progress:
+            run_watched(executor, plan, settings)
+    except RayPassFailed as failure:
+        raise RunError(
+            f"pass {plan.name}: {failure}. Fix the cause and rerun the same command: completed tasks are skipped."
+        ) from None
+    except Exception as error:
         raise RunError(_failed_tasks_message(plan, executor, error)) from error
     # datatrove's Ray executor logs a failed task and returns normally: the completion markers decide.
     if executor.get_incomplete_ranks():
@@ -160,7 +174,7 @@ def submit_to_slurm(config: RunConfig, overwrite: bool = False):
     """Prepare the output folder and submit the run's passes as chained Slurm jobs (pipeline.slurm)."""
     from pipeline.slurm import submit
 
-    layout = RunLayout(Path(config.output.folder))
+    layout = RunLayout(Path(config.output.folder).resolve())  # the jobs start elsewhere
     ensure_sample(config)
     passes = build_plan(config, layout)
     prepare_output(config, layout, overwrite)
@@ -184,9 +198,14 @@ def finish(config: RunConfig, passes: list[PassPlan], layout: RunLayout, seconds
     for plan in passes:
         missing = _incomplete_tasks(plan)
         if missing:
+            logs = [Path(plan.logging_dir) / "logs" / f"task_{rank:05d}.log" for rank in missing]
+            started = [str(log) for log in logs if log.exists()]
+            scheduler_logs = layout.logs / "slurm" / plan.name
             raise RunError(
-                f"pass {plan.name}: task(s) {', '.join(map(str, missing))} did not complete; "
-                f"see {Path(plan.logging_dir) / 'logs'}. Rerun the same command: completed tasks are skipped."
+                f"pass {plan.name}: task(s) {', '.join(map(str, missing))} of {plan.tasks} did not complete"
+                + (f"; see {', '.join(started)}" if started else "; none of them started")
+                + (f" and the scheduler's logs in {scheduler_logs}" if config.executor.kind == "slurm" else "")
+                + ". Rerun the same command: completed tasks are skipped."
             )
     stats_by_pass = {plan.name: merged_stats(plan) for plan in passes}
     accounting = account(passes, stats_by_pass, str(layout.accounting))

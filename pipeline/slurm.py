@@ -1,25 +1,38 @@
 """Running a config on Slurm through datatrove's SlurmPipelineExecutor.
 
-Each pass becomes a job array (one array task per datatrove task) that starts only after the previous
-pass's array succeeded (`--dependency=afterok`), so dedup's and the shuffle's passes see every task's
-output. A last one-CPU job, `corpus-prep finish <output folder>`, checks the completion markers and
-writes the accounting and the report once everything ran. `corpus-prep run` returns once the chain is
-submitted; `--dry-run` prints the batch scripts and the chain instead of submitting.
+Each pass becomes ONE job array (one array element per datatrove task; above the cluster's
+`max_array_size` an element runs several tasks, datatrove's `tasks_per_job`), so the next pass can wait
+on it with a single `--dependency=afterok:<id>`: Slurm's afterok on an array job waits for every element.
+Every pass job carries `--kill-on-invalid-dep=yes`: when a pass fails, Slurm cancels the passes after it
+instead of leaving them pending forever. The last job, `corpus-prep finish <output folder>`, runs
+`afterany` the last pass, so it runs whether the chain succeeded or not: it writes the accounting and
+report, or names the failed pass, its tasks and their logs and exits non-zero.
+
+Every `#SBATCH` value is one sbatch accepts (memory in whole megabytes: sbatch rejects `2.0G`), every
+path is absolute and every job carries the user's `sbatch_args` and `--chdir`, the folder the run was
+submitted from. `corpus-prep run --dry-run` prints the scripts instead of submitting them.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
+import math
 import shlex
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
 
+from datatrove.executor import SlurmPipelineExecutor
+
 from pipeline.config import RunConfig
 from pipeline.layout import RunLayout
 from pipeline.plan import PassPlan, build_plan
+
+FINISH_TIME = "01:00:00"
+FINISH_MEM_MB = 4096
 
 
 @dataclass
@@ -36,68 +49,97 @@ class Submission:
         return "\n".join(lines)
 
 
-def _executors(passes: list[PassPlan], settings, layout: RunLayout) -> list:
-    from datatrove.executor import SlurmPipelineExecutor
+def memory_mb(gigabytes: float) -> str:
+    """sbatch's --mem-per-cpu takes an integer with a unit suffix: 2.0G is an error, 2048M is not."""
+    return f"{math.ceil(gigabytes * 1024)}M"
 
-    executors, previous = [], None
-    for plan in passes:
-        executor = SlurmPipelineExecutor(
+
+def env_command(settings) -> str:
+    """The user's activation line, else this interpreter's venv by absolute path (nodes start in $HOME)."""
+    if settings.env_command:
+        return settings.env_command
+    if sys.prefix != sys.base_prefix:
+        return f"source {shlex.quote(str(Path(sys.prefix) / 'bin' / 'activate'))}"
+    return f"export PATH={shlex.quote(str(Path(sys.executable).parent))}:$PATH"
+
+
+def common_sbatch_args(settings, submit_dir: Path) -> dict:
+    """Directives every job of the run carries; the user's `sbatch_args` (account, ...) last, so they win."""
+    return {"chdir": str(submit_dir), **({"qos": settings.qos} if settings.qos else {}), **settings.sbatch_args}
+
+
+class OneArrayPerPass(SlurmPipelineExecutor):
+    """datatrove's Slurm executor for one pass: one array job, integer memory, and no merge_stats job
+    after it (`corpus-prep finish` merges every pass's stats itself)."""
+
+    def launch_merge_stats(self):
+        return None
+
+    @classmethod
+    def for_pass(cls, plan: PassPlan, settings, layout: RunLayout, submit_dir: Path) -> OneArrayPerPass:
+        tasks_per_job = math.ceil(plan.tasks / settings.max_array_size)
+        return cls(
             plan.steps,
             tasks=plan.tasks,
             time=settings.time,
             partition=settings.partition,
             cpus_per_task=settings.cpus_per_task,
-            mem_per_cpu_gb=settings.mem_per_cpu_gb,
-            workers=min(settings.workers, plan.tasks),
+            mem_per_cpu_gb=max(1, math.ceil(settings.mem_per_cpu_gb)),  # only reaches the tasks' environment
+            workers=min(settings.workers, math.ceil(plan.tasks / tasks_per_job)),
             job_name=f"corpus-prep-{plan.name}",
             qos=settings.qos,
-            env_command=settings.env_command,
-            sbatch_args=dict(settings.sbatch_args),
-            depends=previous,
+            env_command=env_command(settings),
+            sbatch_args={
+                "mem-per-cpu": memory_mb(settings.mem_per_cpu_gb),
+                "kill-on-invalid-dep": "yes",
+                **common_sbatch_args(settings, submit_dir),
+            },
+            max_array_size=settings.max_array_size,
+            tasks_per_job=tasks_per_job,
             logging_dir=plan.logging_dir,
             slurm_logs_folder=str(layout.logs / "slurm" / plan.name),
         )
-        executors.append(executor)
-        previous = executor
-    return executors
 
 
-def _finish_script(last, layout: RunLayout) -> str:
-    finishing = copy.copy(last)
+def _finish_script(last_pass, settings, layout: RunLayout, submit_dir: Path) -> str:
+    finishing = copy.copy(last_pass)
     finishing.job_name = "corpus-prep-finish"
+    log = str(layout.logs / "slurm" / "finish-%j.out")
     sbatch_args = {
         "job-name": "corpus-prep-finish",
-        "partition": last.partition,
-        "time": "01:00:00",
+        "partition": settings.partition,
+        "time": FINISH_TIME,
         "cpus-per-task": 1,
-        "mem-per-cpu": "4G",
-        "output": str(layout.logs / "slurm" / "finish-%j.out"),
-        "error": str(layout.logs / "slurm" / "finish-%j.out"),
-        **({"qos": last.qos} if last.qos else {}),
+        "mem-per-cpu": f"{FINISH_MEM_MB}M",
+        "output": log,
+        "error": log,
+        **common_sbatch_args(settings, submit_dir),
     }
     return finishing.get_launch_file_contents(sbatch_args, f"corpus-prep finish {shlex.quote(str(layout.root))}")
 
 
 def submit(config: RunConfig, passes: list[PassPlan], layout: RunLayout) -> Submission:
-    """Submit every pass as a job array chained by afterok, then the finishing job."""
+    """Submit every pass as a job array chained by afterok, then the finishing job (afterany)."""
     from datatrove.executor import slurm
 
-    return _launch_chain(passes, config.executor, layout, slurm.launch_slurm_job)
+    return _launch_chain(passes, config.executor, layout, Path.cwd(), slurm.launch_slurm_job)
 
 
 def dry_run(config: RunConfig) -> Submission:
     """The scripts `submit` would send, built against a scratch copy of the run's folder."""
-    real_root = Path(config.output.folder)
+    real_root = Path(config.output.folder).resolve()
     job_ids = itertools.count(1000)
     with tempfile.TemporaryDirectory() as scratch:
         layout = RunLayout(Path(scratch) / real_root.name)
-        submission = _launch_chain(build_plan(config, layout), config.executor, layout, lambda *_: str(next(job_ids)))
+        submission = _launch_chain(
+            build_plan(config, layout), config.executor, layout, Path.cwd(), lambda *_: str(next(job_ids))
+        )
         for job in submission.jobs:  # show the paths the real run would use
             job["script"] = job["script"].replace(str(layout.root), str(real_root))
     return submission
 
 
-def _launch_chain(passes: list[PassPlan], settings, layout: RunLayout, launch) -> Submission:
+def _launch_chain(passes: list[PassPlan], settings, layout: RunLayout, submit_dir: Path, launch) -> Submission:
     """Launch (through `launch`, sbatch's stand-in) the passes' chain and the finishing job, recording
     each script: datatrove calls its module's `launch_slurm_job` for every job it submits."""
     from datatrove.executor import slurm
@@ -109,16 +151,23 @@ def _launch_chain(passes: list[PassPlan], settings, layout: RunLayout, launch) -
         submission.jobs.append(_job(contents, args, job_id))
         return job_id
 
+    last_job_id, executor = None, None
     with mock.patch.object(slurm, "launch_slurm_job", launch_and_record):
-        executors = _executors(passes, settings, layout)
-        executors[-1].launch_job()
-        last = executors[-1]
-        dependency = [f"--dependency=afterok:{last.job_id}"] if last.job_id not in (None, -1) else []
-        launch_and_record(_finish_script(last, layout), last.job_id_retriever, *dependency)
+        for plan in passes:
+            executor = OneArrayPerPass.for_pass(plan, settings, layout, submit_dir)
+            # Chained by hand rather than through datatrove's `depends=`: a pass whose tasks all completed
+            # (a resumed run) is skipped, and the next one must still wait for the last pass submitted.
+            executor.depends_job_id = last_job_id
+            executor.launch_job()
+            if executor.job_id not in (None, -1):
+                last_job_id = executor.job_id
+        dependency = [f"--dependency=afterany:{last_job_id}"] if last_job_id else []
+        finish_script = _finish_script(executor, settings, layout, submit_dir)
+        launch_and_record(finish_script, executor.job_id_retriever, *dependency)
     return submission
 
 
 def _job(contents: str, args: tuple, job_id: str) -> dict:
     name = next((line.split("=", 1)[1] for line in contents.splitlines() if line.startswith("#SBATCH --job-name=")), "")
     dependency = next((a.split("=", 1)[1] for a in args if str(a).startswith("--dependency=")), "")
-    return {"id": str(job_id), "name": name, "script": contents, "dependency": dependency}
+    return {"id": str(job_id), "name": name, "script": contents, "dependency": dependency, "args": list(args)}

@@ -130,3 +130,12 @@ def test_executor_kind_is_local_unless_said_and_unknown_kinds_are_named():
         parse_config({**base, "executor": {"kind": "pbs"}})
     with pytest.raises(ConfigError, match="executor.partition: required value is missing"):
         parse_config({**base, "executor": {"kind": "slurm"}})
+
+
+def test_every_executor_example_in_the_cluster_docs_is_valid():
+    """docs/clusters.md's executor sections validate, so its options cannot drift from the schema."""
+    blocks = (ROOT / "docs" / "clusters.md").read_text().split("```yaml")[1:]
+    executors = [yaml.safe_load(block.split("```", 1)[0])["executor"] for block in blocks]
+    assert {executor["kind"] for executor in executors} == {"ray", "slurm"}
+    for executor in executors:
+        parse_config({**VALID, "executor": executor}, source="docs/clusters.md")

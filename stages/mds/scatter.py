@@ -64,8 +64,12 @@ class ScatterToBuckets(CorpusStep):
             for bucket in list(self._rows):
                 self._flush(bucket)
         finally:
-            for writer in self._writers.values():
+            # Closed and released here, not by the garbage collector: a writer finalised at interpreter
+            # exit can catch the pool's SIGTERM inside ParquetWriter.__del__ and leave the process alive.
+            writers, self._writers = self._writers, {}
+            for writer in writers.values():
                 writer.close()
+            writers.clear()
 
     def process(self, doc: Document) -> Document:
         key = document_key(self.seed, doc.id, doc.text)
