@@ -8,7 +8,7 @@ import platform
 import sys
 from pathlib import Path
 
-from bench import dedup_e2e, dedup_scale, e2e, html, minhash, normalize, pii, training_data, workers
+from bench import dedup_e2e, dedup_scale, e2e, html, minhash, normalize, pii, redis_memory, training_data, workers
 
 BENCHMARKS = {
     "normalize": normalize.run,
@@ -17,6 +17,7 @@ BENCHMARKS = {
     "minhash": minhash.run,
     "dedup_e2e": dedup_e2e.run,
     "dedup_scale": dedup_scale.run,
+    "redis_memory": redis_memory.run,
     "pii": pii.run,
     "workers": workers.run,
     "e2e": e2e.run,

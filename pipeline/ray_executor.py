@@ -68,11 +68,37 @@ def ray_executor(plan, settings):
     )
 
 
-def run_watched(executor, plan, settings) -> None:
-    """executor.run() in a thread, watched: a task that stops beating or overruns fails the pass (and Ray,
-    which holds the stuck worker, is shut down so the process can exit); errors of run() propagate."""
+def _kill_ray_worker(pid: int) -> bool:
+    """Runs on the stuck task's node: SIGKILL its Ray actor process (checked to be a Ray worker first, in
+    case the pid was reused)."""
+    import signal
+
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"ray" not in f.read():
+                return False
+        os.kill(pid, signal.SIGKILL)
+        return True
+    except OSError:
+        return False
+
+
+def _stop(problem) -> None:
+    """Kill the actor that runs the task, from a zero-CPU Ray task pinned to its node (Ray gives every node
+    a `node:<ip>` resource): datatrove then sees the actor die and moves on."""
     import ray
 
+    node = problem.record.get("node_ip")
+    options = {"num_cpus": 0, **({"resources": {f"node:{node}": 0.001}} if node else {})}
+    try:
+        ray.get(ray.remote(**options)(_kill_ray_worker).remote(problem.record["actor_pid"]), timeout=60)
+    except Exception:  # the node may be gone too; the pass fails either way
+        pass
+
+
+def run_watched(executor, plan, settings) -> None:
+    """executor.run() in a thread, watched: a task that stops beating or overruns is stopped and fails the
+    pass (RayPassFailed names it); errors of run() propagate."""
     watchdog = Watchdog(plan.logging_dir, settings.heartbeat_timeout_s, settings.time_limit_s)
     outcome: dict[str, BaseException] = {}
 
@@ -84,17 +110,29 @@ def run_watched(executor, plan, settings) -> None:
 
     thread = threading.Thread(target=target, daemon=True, name=f"ray-pass-{plan.name}")
     thread.start()
-    all_completed_at = None
+    failure, give_up_at, all_completed_at = None, None, None
     while thread.is_alive():
         thread.join(1.0)
-        problem = watchdog.problem()
-        completions = os.path.join(plan.logging_dir, "completions")
-        if problem is None and len(os.listdir(completions) if os.path.isdir(completions) else ()) >= plan.tasks:
-            all_completed_at = all_completed_at or time.monotonic()
-            if time.monotonic() - all_completed_at > RELEASE_GRACE_SECONDS:
-                problem = f"every task completed but Ray did not release the workers within {RELEASE_GRACE_SECONDS} s"
-        if problem is not None and thread.is_alive():
-            ray.shutdown()  # ends the actors and their pool children; the run can exit
-            raise RayPassFailed(problem)
+        if failure is None:
+            problem = watchdog.problem()
+            if problem is not None:
+                failure = problem.reason
+                watchdog.stop(problem)
+                _stop(problem)
+                give_up_at = time.monotonic() + RELEASE_GRACE_SECONDS  # for datatrove to notice and return
+            elif _completed(plan) >= plan.tasks:
+                all_completed_at = all_completed_at or time.monotonic()
+                if time.monotonic() - all_completed_at > RELEASE_GRACE_SECONDS:
+                    failure = f"every task completed but Ray did not release the workers in {RELEASE_GRACE_SECONDS} s"
+                    break
+        elif time.monotonic() > give_up_at:
+            break  # datatrove did not return after the actor died: report rather than wait
+    if failure is not None:
+        raise RayPassFailed(failure)
     if "error" in outcome:
         raise outcome["error"]
+
+
+def _completed(plan) -> int:
+    completions = os.path.join(plan.logging_dir, "completions")
+    return len(os.listdir(completions)) if os.path.isdir(completions) else 0

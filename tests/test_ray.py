@@ -18,6 +18,7 @@ from tests.helpers.configs import files_under, small_default_config
 from tests.helpers.failures import assert_first_pass_failure_is_named
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.xdist_group("ray")  # one xdist worker runs them in turn: one local Ray at a time
 
 
 @pytest.fixture(scope="module", autouse=True)

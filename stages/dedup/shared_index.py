@@ -7,9 +7,8 @@ The race: two tasks holding near-duplicates of each other could both query (find
 either inserts, and both keep their copy. So a task queries and inserts a batch of documents while
 holding a Redis lock (redis-py's `Lock`: SET NX with an expiry, released by token): decisions are
 serialised, one batch at a time, and no pair of kept documents is ever a duplicate. Which copy survives
-depends on which task gets there first; the in-run modes (`memory`, `sharded`) are the deterministic
-ones. A document whose own id is already indexed (a task rerun after a kill) is kept, not dropped as a
-copy of itself.
+depends on which task gets there first; `mode: sharded` is the deterministic one. A document whose
+own id is already indexed (a task rerun after a kill) is kept, not dropped as a copy of itself.
 """
 
 from __future__ import annotations
