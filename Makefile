@@ -24,13 +24,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## run CONFIG (default configs/default.yaml) on its input, generating the sample if needed
 	$(BIN)/corpus-prep run $(CONFIG) $(RUN_FLAGS)
 
-# Tests run in 3 processes (pytest-xdist): many of them wait on subprocesses, Ray or Slurm, so on
-# 2 cores the suite takes about 13.5 minutes in 3 workers against 21 in one. Ray's and Slurm's tests
-# stay in one worker each (xdist_group). TEST_WORKERS=0 runs everything in this process.
-TEST_WORKERS ?= 3
-
 test: $(STAMP)  ## the test suite
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest --durations=15
 
 bench: $(STAMP)  ## benchmarks, each against its baseline library in the same run; writes bench/results.json
 	$(BIN)/python -m bench

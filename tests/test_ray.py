@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import parse_config
+from pipeline.ray_executor import RELEASE_GRACE_SECONDS
 from pipeline.runner import RunError, run
 from pipeline.sample import generate_sample
 from tests.helpers.configs import files_under, small_default_config
 from tests.helpers.failures import assert_first_pass_failure_is_named
 
 ray = pytest.importorskip("ray")
-pytestmark = pytest.mark.xdist_group("ray")  # one xdist worker runs them in turn: one local Ray at a time
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -101,7 +101,8 @@ def test_a_killed_pool_worker_fails_the_run_naming_its_task_instead_of_hanging(l
     assert killed, "no task of the first pass sent a heartbeat"
     assert f"pass 1-documents: task {killed['task']} sent no heartbeat for 6 s" in message, message
     assert f"pid {killed['pid']}" in message and "task_0000" in message
-    assert time.monotonic() - started < 90
+    # The pass ends once the other task finishes, or after the grace period: never a hang.
+    assert time.monotonic() - started < 6 + RELEASE_GRACE_SECONDS + 60
 
 
 def test_a_task_over_its_time_limit_fails_the_run_naming_it(long_sample, tmp_path):

@@ -21,7 +21,6 @@ from tests.helpers.configs import files_under, small_default_config
 from tests.helpers.sbatch_grammar import problems
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.xdist_group("slurm")  # one xdist worker submits them in turn to the one cluster
 
 
 def _slurm_config(sample: Path, out: Path, **executor) -> dict:
