@@ -10,7 +10,7 @@ DESCRIPTION = """\
 Prepare LLM pretraining corpora: extract and clean web text, remove duplicates, scrub personal data,
 tokenize, budget tokens against compute-optimal model sizes, and write sharded training data.
 
-A run is described by one YAML file (see configs/default.yaml and the config reference in README.md).
+A run is described by one YAML file (see configs/default.yaml and the config reference in docs/config.md).
 """
 
 

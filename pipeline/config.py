@@ -248,7 +248,7 @@ _STAGE_NAMES = {options.model_fields["stage"].default for options in STAGE_OPTIO
 def _message(problem: dict) -> str:
     kind = problem["type"]
     if kind == "extra_forbidden":
-        return "unknown key (check the spelling; see the config reference in README.md)"
+        return "unknown key (check the spelling; see the config reference in docs/config.md)"
     if kind == "missing":
         return "required value is missing"
     if kind == "union_tag_invalid" and "kind" in problem.get("ctx", {}).get("discriminator", ""):

@@ -12,6 +12,7 @@ import glob
 import os
 import posixpath
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
@@ -47,6 +48,15 @@ class PassPlan:
     logging_dir: str
     labels: list[str] = field(default_factory=list)  # one per step, for the report
     documents: bool = True  # a document pass (reads documents, writes them on); else an aggregation pass
+
+    def incomplete_tasks(self) -> list[int]:
+        """Tasks without datatrove's completion marker."""
+        completions = os.path.join(self.logging_dir, "completions")
+        return [rank for rank in range(self.tasks) if not os.path.exists(os.path.join(completions, f"{rank:05d}"))]
+
+    def task_log(self, rank: int) -> Path:
+        """datatrove's log of one task (written on the executor's side; on Ray when the task ends)."""
+        return Path(self.logging_dir) / "logs" / f"task_{rank:05d}.log"
 
 
 def final_documents_pass(passes: list[PassPlan]) -> PassPlan:

@@ -120,7 +120,7 @@ def run_watched(executor, plan, settings) -> None:
                 watchdog.stop(problem)
                 _stop(problem)
                 give_up_at = time.monotonic() + RELEASE_GRACE_SECONDS  # for datatrove to notice and return
-            elif _completed(plan) >= plan.tasks:
+            elif not plan.incomplete_tasks():
                 all_completed_at = all_completed_at or time.monotonic()
                 if time.monotonic() - all_completed_at > RELEASE_GRACE_SECONDS:
                     failure = f"every task completed but Ray did not release the workers in {RELEASE_GRACE_SECONDS} s"
@@ -131,8 +131,3 @@ def run_watched(executor, plan, settings) -> None:
         raise RayPassFailed(failure)
     if "error" in outcome:
         raise outcome["error"]
-
-
-def _completed(plan) -> int:
-    completions = os.path.join(plan.logging_dir, "completions")
-    return len(os.listdir(completions)) if os.path.isdir(completions) else 0

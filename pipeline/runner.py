@@ -136,14 +136,9 @@ def _run_on_ray(plan: PassPlan, settings, progress: PassProgress) -> None:
         raise RunError(_failed_tasks_message(plan, executor, None))
 
 
-def _incomplete_tasks(plan: PassPlan) -> list[int]:
-    completions = Path(plan.logging_dir) / "completions"
-    return [rank for rank in range(plan.tasks) if not (completions / f"{rank:05d}").exists()]
-
-
 def _failed_tasks_message(plan: PassPlan, executor, error: Exception | None) -> str:
     incomplete = executor.get_incomplete_ranks()
-    logs = {rank: Path(plan.logging_dir) / "logs" / f"task_{rank:05d}.log" for rank in incomplete}
+    logs = {rank: plan.task_log(rank) for rank in incomplete}
     started = [rank for rank in incomplete if logs[rank].exists()]
     cause = f" ({type(error).__name__})" if error else ""
     not_started = len(incomplete) - len(started)
@@ -196,10 +191,9 @@ def finish_submitted(folder: str | Path) -> RunResult:
 def finish(config: RunConfig, passes: list[PassPlan], layout: RunLayout, seconds: float) -> RunResult:
     """Accounting and report of a run whose passes all completed (here, or as Slurm jobs)."""
     for plan in passes:
-        missing = _incomplete_tasks(plan)
+        missing = plan.incomplete_tasks()
         if missing:
-            logs = [Path(plan.logging_dir) / "logs" / f"task_{rank:05d}.log" for rank in missing]
-            started = [str(log) for log in logs if log.exists()]
+            started = [str(plan.task_log(rank)) for rank in missing if plan.task_log(rank).exists()]
             scheduler_logs = layout.logs / "slurm" / plan.name
             raise RunError(
                 f"pass {plan.name}: task(s) {', '.join(map(str, missing))} of {plan.tasks} did not complete"
