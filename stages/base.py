@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -32,10 +33,19 @@ class Drop(Exception):
         self.reason = reason
 
 
+# What personal data in an error message looks like without knowing the document: five or more digits,
+# separators allowed (SSNs, phones, cards, IPs: `invalid literal for int(): '590-21-5675'`), or an e-mail.
+# A line or column number of up to four digits still passes, so most messages stay useful.
+_PERSONAL_LOOKING = re.compile(r"\d(?:[\s.\-/]?\d){4,}|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
 def describe_error(error: BaseException, text: str) -> str:
-    """An error's type and message, fit for logs: withheld when the message quotes the document."""
+    """An error's type and message, fit for logs: withheld when the message quotes the document or
+    holds anything that looks like personal data."""
     message = str(error)[:300]
-    if message and text and _quotes(message, text):
+    if message and _PERSONAL_LOOKING.search(message):
+        message = "message withheld: it holds digits or an e-mail address"
+    elif message and text and _quotes(message, text):
         message = "message withheld: it quotes the document"
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 

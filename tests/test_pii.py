@@ -742,3 +742,27 @@ def test_recall_on_pii_dev_matches_or_beats_bare_presidio():
         assert ours["recall"] >= scores["presidio"][entity]["recall"], entity
         if entity in ("EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "US_SSN"):
             assert ours["recall"] >= 0.95, entity
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError("invalid literal for int() with base 10: '590-21-5675'"),  # shorter than the quote window
+        ValueError("could not parse 192.168.1.20"),
+        KeyError("jane.doe@example.org"),
+        ValueError("card 4111 1111 1111 1111 rejected"),
+    ],
+)
+def test_an_error_message_holding_personal_looking_values_is_withheld(error):
+    from stages.base import describe_error
+
+    described = describe_error(error, "a document that does not quote the message")
+    withheld = described == f"{type(error).__name__}: message withheld: it holds digits or an e-mail address"
+    assert withheld, "the message was let through"  # not the message itself: it holds the value
+
+
+def test_an_error_message_with_small_numbers_is_kept():
+    from stages.base import describe_error
+
+    error = json.JSONDecodeError("Expecting value", "x" * 40, 17)
+    assert describe_error(error, "") == "JSONDecodeError: Expecting value: line 1 column 18 (char 17)"
