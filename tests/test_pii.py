@@ -519,6 +519,14 @@ def test_placeholders_replace_findings_and_leave_everything_else(tmp_path):
     assert _digests(_scrub(step, [clean])) == {"d0": digest(clean)}
 
 
+def test_an_iban_in_lower_case_is_replaced_as_in_upper_case(tmp_path, analyzer):
+    step = _step(tmp_path)
+    texts = ["Pay to gb82 west 1234 5698 7654 32 by Friday.", "Pay to GB82 WEST 1234 5698 7654 32 by Friday."]
+    expected = "Pay to |||IBAN_CODE||| by Friday."
+    assert _digests(_scrub(step, texts)) == {"d0": digest(expected), "d1": digest(expected)}
+    assert not _differing(analyzer, texts)
+
+
 def test_documents_are_analyzed_in_batches_and_alone_when_a_batch_fails(tmp_path, monkeypatch):
     """The step analyzes 64 documents at a time; should a batch fail, each is analyzed alone, so one bad
     document is quarantined by itself. Both ways give the same output."""

@@ -7,6 +7,8 @@ defined here, as presidio `PatternRecognizer`s, because presidio ships no recogn
 
 from __future__ import annotations
 
+import re
+
 from stages.pii.engine import LANGUAGE, without_deep_learning_imports
 
 with without_deep_learning_imports():
@@ -90,6 +92,12 @@ def recognizers_for(entities: list[str], phone_regions: list[str]) -> list:
     for entity in entities:
         if entity == "PHONE_NUMBER":
             recognizers.append(PhoneRecognizer(supported_language=LANGUAGE, supported_regions=tuple(phone_regions)))
+        elif entity == "IBAN_CODE":
+            # presidio's default flags are case-sensitive: `gb82 west 1234 ...` would pass untouched.
+            # Its validation accepts a lowercase IBAN whose upper case is valid, at score 0.5.
+            recognizers.append(
+                IbanRecognizer(supported_language=LANGUAGE, regex_flags=re.DOTALL | re.MULTILINE | re.IGNORECASE)
+            )
         elif entity in PATTERN_RECOGNIZERS:
             recognizers.append(PATTERN_RECOGNIZERS[entity](supported_language=LANGUAGE))
         elif entity in SECRET_PATTERNS:
