@@ -600,6 +600,8 @@ def test_unknown_entity_types_are_config_errors():
         PiiOptions(entities=["PERSON"])
     with pytest.raises(ValueError, match="unknown entity type 'EMAIL'"):
         PiiOptions(entities=["EMAIL"])
+    with pytest.raises(ValueError, match="`model` is set but `entities` names no NER type"):
+        PiiOptions(model="en_core_web_sm")  # it would run NER and keep nothing, silently
 
 
 # --- runs on the generated sample corpus --------------------------------------------------------------

@@ -58,6 +58,12 @@ class PiiOptions(StageOptions):
             if entity not in known:
                 hint = " (a NER type: name a spaCy model in `model`)" if entity in NER_ENTITIES else ""
                 raise ValueError(f"unknown entity type {entity!r}{hint}; known: {', '.join(sorted(known))}")
+        if self.model and not set(self.entities) & set(NER_ENTITIES):
+            # spaCy would run over every document and find nothing that is kept
+            raise ValueError(
+                f"`model` is set but `entities` names no NER type: add the ones to find, e.g. PERSON and "
+                f"LOCATION (NER types: {', '.join(NER_ENTITIES)}), or remove `model`"
+            )
         if "default" not in self.policy:
             raise ValueError("policy needs a `default` action (placeholder, mask, pseudonym or drop)")
         for entity in self.policy:
