@@ -731,7 +731,7 @@ def test_an_erasure_request_removes_exactly_the_documents_holding_its_identifier
     reasons = {
         json.loads(line)["reason"] for path in (out / "accounting").glob("*-pii/*.jsonl") for line in path.open()
     }
-    assert reasons and all(r.startswith("erasure/") for r in reasons) and len(reasons) <= 2
+    assert reasons and reasons <= {"erasure/line-1", "erasure/line-2"}  # the request's line, no hash of a value
     # Neither the request ids, nor the erased identifiers, nor the pseudonym key appear anywhere the run
     # wrote (datatrove's executor.json lists every step's attributes).
     everything = b"".join(_files_written(out).values())

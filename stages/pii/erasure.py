@@ -2,8 +2,9 @@
 
 A request file is JSON Lines, one request per line: `{"request": "<id>", "identifiers": [...]}`; or
 plain text, one identifier per line, each its own request. An identifier is an e-mail address, a phone
-number, a URL, a domain or a name, told apart by its form. A document is dropped under the request's
-hashed id (`erasure/<sha256 prefix>`); neither the identifier nor the request id is ever written out.
+number, a URL, a domain or a name, told apart by its form. A document is dropped under the line of the
+request in the file (`erasure/line-<N>`): neither the identifier, nor the request id, nor a hash of
+either is ever written out (an unkeyed hash would let anyone confirm a guessed e-mail or phone number).
 
 Matching is by lookup, not by scanning for each identifier, so a list of millions costs what a list of
 ten does: the document's e-mail addresses, digit runs, hosts and word n-grams are looked up in sets.
@@ -11,7 +12,6 @@ ten does: the document's e-mail addresses, digit runs, hosts and word n-grams ar
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -32,17 +32,13 @@ class ErasureFileError(ValueError):
     """An erasure file that cannot be read; the message names the line, never the identifier."""
 
 
-def hashed(request_id: str) -> str:
-    return hashlib.sha256(request_id.encode("utf-8")).hexdigest()[:16]
-
-
 def _digits(value: str) -> str:
     return "".join(c for c in value if c.isdigit())
 
 
 @dataclass
 class ErasureList:
-    """Identifiers by kind, each mapped to the hashed id of the request that listed it."""
+    """Identifiers by kind, each mapped to the request that listed it, named by its line (`line-<N>`)."""
 
     emails: dict[str, str] = field(default_factory=dict)
     phones: dict[str, str] = field(default_factory=dict)  # national significant digits (last 9 at most)
@@ -70,16 +66,18 @@ class ErasureList:
                 if path.suffix in (".jsonl", ".json"):
                     try:
                         row = json.loads(line)
-                        request, identifiers = str(row["request"]), list(row["identifiers"])
+                        if "request" not in row:  # kept for the requester's records; only its line is written
+                            raise KeyError("request")
+                        identifiers = list(row["identifiers"])
                     except (ValueError, KeyError, TypeError) as error:
                         raise ErasureFileError(
                             f'{path}, line {number}: expected {{"request": ..., "identifiers": [...]}} '
                             f"({type(error).__name__})"
                         ) from None
                 else:
-                    request, identifiers = line, [line]
+                    identifiers = [line]
                 for identifier in identifiers:
-                    erasure.add(str(identifier), hashed(request))
+                    erasure.add(str(identifier), f"line-{number}")
         return erasure
 
     def add(self, identifier: str, request: str) -> None:
@@ -99,7 +97,7 @@ class ErasureList:
                 self.name_lengths.add(len(words))
 
     def request_in(self, text: str, url: str | None = None) -> str | None:
-        """The hashed id of a request whose identifier the document holds, or None."""
+        """The request (`line-<N>`) whose identifier the document holds, or None."""
         if self.emails:
             for match in EMAIL.finditer(text):
                 if (found := self.emails.get(match.group().lower())) is not None:
