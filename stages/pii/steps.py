@@ -35,8 +35,8 @@ class ScrubPersonalData(CorpusStep):
     """Reads `doc.text` (and `metadata.url` for erasure requests); rewrites `doc.text` with each finding
     replaced as its type's policy says, and sets `metadata.pii_findings` (the number of findings).
 
-    Drops, by reason: `erasure/line-<N>` (the request's line in the erasure file), `personal_data/<TYPE>` (a type whose policy is
-    `drop`), `too_many_findings` (more than `max_findings`).
+    Drops, by reason: `erasure/line-<N>` (the request's line in the erasure file), `personal_data/<TYPE>`
+    (a type whose policy is `drop`), `too_many_findings` (more than `max_findings`).
     Stats: `findings/<TYPE>`, `action/<TYPE>/<action>`, `documents_with_findings`, plus the base counts.
     Audit: `<work>/findings/<rank>.jsonl` holds, per finding, the document id, type, offsets in the
     text this step read, score and action, never the value; `<work>/summary/<rank>.json` the counts.
