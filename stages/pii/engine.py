@@ -97,11 +97,20 @@ def build_analyzer(recognizers: list, model: str | None = None):
     with without_deep_learning_imports():
         import presidio_anonymizer  # noqa: F401  (the step's anonymizer: import it unburdened too)
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpEngineProvider, SpacyNlpEngine
     from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
     use_bundled_public_suffix_list()
-    nlp_engine = SpacyNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": model or "blank"}])
+    ner_configuration = None
+    if model is not None:
+        # The label mapping presidio's default engine uses (its conf/default.yaml: FAC and GPE are
+        # LOCATION, ORG ignored, ...); SpacyNlpEngine built directly gets a shorter one without FAC.
+        # NlpEngineProvider() only reads that file here; it loads no model until create_engine().
+        defaults = NlpEngineProvider().nlp_configuration["ner_model_configuration"]
+        ner_configuration = NerModelConfiguration.from_dict(defaults)
+    nlp_engine = SpacyNlpEngine(
+        models=[{"lang_code": LANGUAGE, "model_name": model or "blank"}], ner_model_configuration=ner_configuration
+    )
     nlp_engine.nlp = {LANGUAGE: load_spacy(model)}  # set before AnalyzerEngine would call load() and download
     registry = RecognizerRegistry(recognizers=list(recognizers), supported_languages=[LANGUAGE])
     if model is not None:
