@@ -98,9 +98,13 @@ def _cmd_eval_html(args: argparse.Namespace) -> int:
 def _cmd_eval_pii(args: argparse.Namespace) -> int:
     from pipeline.pii_eval import evaluate, render
 
-    path = args.data / "pii-dev" / "synth_dataset_v1.json"
+    path = args.data if args.data.is_file() else args.data / "pii-dev" / "synth_dataset_v1.json"
     if not path.exists():
-        print(f"error: {path} not found; pass --data or set CORPUS_PREP_DATA", file=sys.stderr)
+        print(
+            f"error: {path} not found; pass --data FILE (presidio-research's JSON format) or a folder holding "
+            "pii-dev/, or set CORPUS_PREP_DATA",
+            file=sys.stderr,
+        )
         return 2
     print(render(evaluate(path)))
     return 0
@@ -350,11 +354,18 @@ def build_parser() -> argparse.ArgumentParser:
     eval_pii = commands.add_parser(
         "eval-pii",
         help="score the pii stage against bare presidio on labelled sentences",
-        description="Per-entity recall and precision of the pii stage's default settings on DATA/pii-dev "
-        "(presidio-research's 300 labelled sentences), beside bare presidio AnalyzerEngine (its default "
-        "recognizers) on the same sentences, entity types and score threshold, measured in this run.",
+        description="Per-entity recall and precision of the pii step with its default settings on labelled "
+        "sentences in presidio-research's JSON format (default: DATA/pii-dev, its 300 sentences), beside bare "
+        "presidio AnalyzerEngine (its default recognizers) on the same sentences, entity types and score "
+        "threshold, measured in this run. Every type the data labels is listed, also those the step does "
+        "not look for.",
     )
-    eval_pii.add_argument("--data", type=Path, default=shared_data_folder(), help="folder holding pii-dev/")
+    eval_pii.add_argument(
+        "--data",
+        type=Path,
+        default=shared_data_folder(),
+        help="a labelled file in presidio-research's format, or a folder holding pii-dev/",
+    )
     eval_pii.set_defaults(handler=_cmd_eval_pii)
     return parser
 

@@ -798,3 +798,28 @@ def test_a_named_model_maps_its_labels_as_presidios_default_engine_does(tmp_path
     text = "She walked over the Golden Gate Bridge, flew to Lisbon and joined Acme Corporation."
     found = {(r.entity_type, text[r.start : r.end]) for r in analyzer.analyze(text, language="en")}
     assert found == {("LOCATION", "Golden Gate Bridge"), ("LOCATION", "Lisbon")}  # ORG: presidio ignores it
+
+
+def test_eval_pii_scores_the_step_on_any_labelled_file_and_lists_every_labelled_type(tmp_path, capsys):
+    from pipeline.cli import main
+
+    def sentence(text, *labels):
+        spans = [
+            {"entity_type": kind, "start_position": text.index(value), "end_position": text.index(value) + len(value)}
+            for kind, value in labels
+        ]
+        return {"full_text": text, "spans": spans}
+
+    rows = [
+        sentence("Mail jane.roe@mailbox.org today.", ("EMAIL_ADDRESS", "jane.roe@mailbox.org")),
+        sentence("The server at 8.8.4.4 answered.", ("IP_ADDRESS", "8.8.4.4")),
+        sentence("Ask Maria Gonzalez about the router at 192.168.0.12.", ("PERSON", "Maria Gonzalez")),
+    ]
+    labelled = tmp_path / "labelled.json"
+    labelled.write_text(json.dumps(rows))
+    assert main(["eval-pii", "--data", str(labelled)]) == 0
+    table = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[2:]}
+    assert table["EMAIL_ADDRESS"][:2] == ["1", "1.000"]
+    # the step keeps the private address (keep_private_ips), bare presidio reports it: precision 1 vs 0.5
+    assert table["IP_ADDRESS"] == ["1", "1.000", "1.000", "1.000", "0.500"]
+    assert table["PERSON"][:3] == ["1", "0.000", "0.000"]  # a labelled type the step does not look for

@@ -159,6 +159,13 @@ class ScrubPersonalData(CorpusStep):
         doc.text = anonymized.text
         return doc
 
+    def findings(self, text: str) -> list:
+        """What this step would replace in a text (the private-IP rule applied), without replacing it:
+        for scoring the step on labelled data (`corpus-prep eval-pii`)."""
+        if self._analyzer is None:
+            self._setup()
+        return [f for f in self._analyzer.analyze(text) if not self._is_kept_ip(text, f)]
+
     def _is_kept_ip(self, text: str, finding) -> bool:
         """Private, loopback, link-local and reserved addresses identify no one: kept when so configured."""
         if finding.entity_type != "IP_ADDRESS" or not self.options.keep_private_ips:
