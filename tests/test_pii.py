@@ -581,6 +581,22 @@ def test_mask_drop_and_too_many_findings(tmp_path):
     assert "|||EMAIL_ADDRESS|||" in _scrub(ledger_free, [many])["d0"]
 
 
+def test_a_value_two_recognizers_find_counts_once_and_is_logged_at_its_span(tmp_path):
+    # presidio reads each SSN as a phone number too; the anonymizer replaces one span, the SSN
+    text = "SSN 590-21-5675, SSN 590-21-5676 and SSN 590-21-5677 are on file; mail a@example.org."
+    expected = "SSN |||US_SSN|||, SSN |||US_SSN||| and SSN |||US_SSN||| are on file; mail |||EMAIL_ADDRESS|||."
+    step = _step(tmp_path, max_findings=4)
+    overlapping = [f.entity_type for f in step.findings(text)]
+    assert overlapping.count("PHONE_NUMBER") == 3 and len(overlapping) == 7
+    assert _digests(_scrub(step, [text])) == {"d0": digest(expected)}  # 4 values: not too many
+    rows = [json.loads(line) for line in (tmp_path / "findings" / "00000.jsonl").open()]
+    assert [(r["type"], r["start"], r["end"]) for r in rows] == [
+        ("US_SSN", 4, 15), ("US_SSN", 21, 32), ("US_SSN", 41, 52), ("EMAIL_ADDRESS", 71, 84)
+    ]  # fmt: skip
+    summary = json.loads((tmp_path / "summary" / "00000.json").read_text())
+    assert summary["findings/US_SSN"] == 3 and "findings/PHONE_NUMBER" not in summary
+
+
 def test_private_ip_addresses_stay_unless_asked(tmp_path):
     text = "Router at 192.168.1.1, server at 81.2.69.160."
     expected = "Router at 192.168.1.1, server at |||IP_ADDRESS|||."

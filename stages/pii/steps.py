@@ -34,6 +34,8 @@ class Withheld:
 class ScrubPersonalData(CorpusStep):
     """Reads `doc.text` (and `metadata.url` for erasure requests); rewrites `doc.text` with each finding
     replaced as its type's policy says, and sets `metadata.pii_findings` (the number of findings).
+    A finding is a span presidio-anonymizer replaced: where recognizers overlap (a phone number read on
+    an SSN), the one it keeps counts, once.
 
     Drops, by reason: `erasure/line-<N>` (the request's line in the erasure file), `personal_data/<TYPE>`
     (a type whose policy is `drop`), `too_many_findings` (more than `max_findings`).
@@ -131,31 +133,38 @@ class ScrubPersonalData(CorpusStep):
                 self._counts["dropped/erasure"] += 1
                 raise Drop(f"erasure/{request}")
         findings = [f for f in self._findings_of(doc) if not self._is_kept_ip(doc.text, f)]
-        doc.metadata["pii_findings"] = len(findings)
         if not findings:
+            doc.metadata["pii_findings"] = 0
             return doc
+        # Each finding on its own: presidio-anonymizer would otherwise merge two findings of one type
+        # separated by whitespace into one, replacing the whitespace too (found by a property test).
+        anonymized = self._anonymizer.anonymize(doc.text, findings, self._operators, merge_entities_with_spaces=False)
+        # Counted, logged and limited: the spans presidio-anonymizer replaced, each once. A phone number
+        # read on an SSN is one value, not two (the anonymizer keeps the higher-scored finding).
+        kept = replaced_spans(findings, anonymized)
+        doc.metadata["pii_findings"] = len(kept)
         self.stat_update("documents_with_findings")
-        actions = {f.entity_type: self.options.action_for(f.entity_type) for f in findings}
-        for finding in findings:
-            keys = (f"findings/{finding.entity_type}", f"action/{finding.entity_type}/{actions[finding.entity_type]}")
+        actions = {entity_type: self.options.action_for(entity_type) for entity_type, _, _ in kept}
+        for entity_type, start, end in kept:
+            keys = (f"findings/{entity_type}", f"action/{entity_type}/{actions[entity_type]}")
             self.stat_update(*keys)
             self._counts.update(keys)
             if self._log:
-                row = {"id": doc.id, "type": finding.entity_type, "start": finding.start, "end": finding.end,
-                       "score": round(finding.score, 3), "action": actions[finding.entity_type]}  # fmt: skip
+                score = max(
+                    f.score for f in findings if f.entity_type == entity_type and f.start < end and start < f.end
+                )
+                row = {"id": doc.id, "type": entity_type, "start": start, "end": end,
+                       "score": round(score, 3), "action": actions[entity_type]}  # fmt: skip
                 self._log.write(json.dumps(row) + "\n")
         dropped_types = sorted(t for t, action in actions.items() if action == "drop")
         if dropped_types:
             self._counts["dropped/policy"] += 1
             raise Drop(f"personal_data/{dropped_types[0]}")
         limit = self.options.max_findings
-        if limit is not None and len(findings) > limit:
+        if limit is not None and len(kept) > limit:
             self._counts["dropped/too_many_findings"] += 1
             raise Drop("too_many_findings")
         self._counts["documents_scrubbed"] += 1
-        # Each finding on its own: presidio-anonymizer would otherwise merge two findings of one type
-        # separated by whitespace into one, replacing the whitespace too (found by a property test).
-        anonymized = self._anonymizer.anonymize(doc.text, findings, self._operators, merge_entities_with_spaces=False)
         doc.text = anonymized.text
         return doc
 
@@ -175,3 +184,26 @@ class ScrubPersonalData(CorpusStep):
         except ValueError:
             return False
         return address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
+
+
+def replaced_spans(findings: list, anonymized) -> list[tuple[str, int, int]]:
+    """(type, start, end) in the original text of each span presidio-anonymizer replaced, in text order.
+
+    Its result says where each replacement sits in the new text, and the text before the first one is
+    unchanged, so each replacement's original start follows from the lengths replaced before it. Its
+    end is where presidio's merge of overlapping findings of one type ends (a lone finding: its own end).
+    """
+    spans, shift = [], 0  # shift: original offset minus new offset after the replacements so far
+    for item in sorted(anonymized.items, key=lambda item: item.start):
+        start = item.start + shift
+        same_type = [f for f in findings if f.entity_type == item.entity_type]
+        end = max((f.end for f in same_type if f.start == start), default=None)
+        if end is None:  # not expected: take the finding of that type that covers the start
+            end = max((f.end for f in same_type if f.start <= start < f.end), default=start + len(item.text))
+        grown = True
+        while grown:  # overlapping findings of one type are merged into their union
+            reach = max((f.end for f in same_type if f.start < end < f.end), default=end)
+            grown, end = reach > end, reach
+        spans.append((item.entity_type, start, end))
+        shift = end - item.end
+    return spans
