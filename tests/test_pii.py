@@ -4,6 +4,7 @@ Planted values are generated personal data; assertions compare counts, ids and d
 the values, so a failing test cannot put them in CI output.
 """
 
+import hashlib
 import json
 import random
 import re
@@ -839,3 +840,13 @@ def test_eval_pii_scores_the_step_on_any_labelled_file_and_lists_every_labelled_
     # the step keeps the private address (keep_private_ips), bare presidio reports it: precision 1 vs 0.5
     assert table["IP_ADDRESS"] == ["1", "1.000", "1.000", "1.000", "0.500"]
     assert table["PERSON"][:3] == ["1", "0.000", "0.000"]  # a labelled type the step does not look for
+
+
+def test_findings_are_those_of_the_tested_releases(tmp_path):
+    """presidio, phonenumbers and spaCy are pinned in pyproject.toml to the releases this digest was taken
+    with. If an upgrade changes it, the findings changed: check the differential and recall tests, then
+    take the new digest and widen the pins."""
+    step = _step(tmp_path)
+    found = [_findings(step.findings(text)) for text in _generated_texts()]
+    fingerprint = hashlib.blake2b(json.dumps(found).encode(), digest_size=8).hexdigest()
+    assert (sum(map(len, found)), fingerprint) == (803, "a9eb14cbf40459e6")
