@@ -18,8 +18,9 @@ _BLANK_LINES = re.compile(r"\n\s*\n\s*(?:\n\s*)+")  # three or more line breaks,
 class TextNormalizer(CorpusStep):
     """Reads `doc.text`; writes it back normalised; drops documents left empty.
 
-    In order: ftfy repairs mojibake and control characters (optional), Unicode NFC composes accents,
-    runs of spaces and tabs become one space, lines are stripped, more than one blank line becomes one.
+    In order: ftfy repairs mojibake and control characters (optional, after a first pass over spaces),
+    Unicode NFC composes accents, runs of spaces and tabs become one space, lines are stripped, more
+    than one blank line becomes one.
 
     Stats: the base step's counts, `changed` (documents whose text changed), and `dropped/empty`.
     """
@@ -34,6 +35,10 @@ class TextNormalizer(CorpusStep):
 
     def normalize(self, text: str) -> str:
         if self.fix_mojibake:
+            # Spaces first: ftfy reads "Â" before a space as a broken no-break space and removes it, so a
+            # tab there, made a space only afterwards, would be repaired only by a second run (hypothesis
+            # found "Â\t0"); normalising must give the same text when run again.
+            text = _HORIZONTAL_SPACE.sub(" ", text)
             # ftfy's defaults would also rewrite quotes and ligatures; keep the text's characters.
             text = ftfy.fix_text(text, normalization=None, uncurl_quotes=False, fix_latin_ligatures=False)
         text = unicodedata.normalize(self.unicode_form, text)

@@ -7,7 +7,7 @@ import unicodedata
 import numpy as np
 import pytest
 from datatrove.data import Document
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from stages.mds.pack import pack_concatenated, pack_whole_documents
@@ -19,6 +19,7 @@ texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)
 
 @settings(max_examples=300, deadline=None)
 @given(texts)
+@example("Â\t0")  # ftfy removed "Â " only once the tab had become a space: in a second run
 def test_normalising_is_idempotent_and_leaves_clean_whitespace(text):
     normalizer = TextNormalizer()
     once = normalizer.normalize(text)
