@@ -80,6 +80,7 @@ def load_spacy(model: str | None):
         _register_lowercase_lemmas()
         nlp = spacy.blank(LANGUAGE)
         nlp.add_pipe(LOWERCASE_LEMMAS)
+        # not documented API: spaCy is pinned to 3.8 in pyproject.toml and the findings digest test guards it
         getters = nlp.vocab.lex_attr_getters
         nlp.vocab.lex_attr_getters = {attr: getters[attr] for attr in (IS_PUNCT, IS_STOP, LANG, LOWER)}
         return nlp

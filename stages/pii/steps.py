@@ -132,7 +132,7 @@ class ScrubPersonalData(CorpusStep):
             if request is not None:
                 self._counts["dropped/erasure"] += 1
                 raise Drop(f"erasure/{request}")
-        findings = [f for f in self._findings_of(doc) if not self._is_kept_ip(doc.text, f)]
+        findings = self._replaceable(doc.text, self._findings_of(doc))
         if not findings:
             doc.metadata["pii_findings"] = 0
             return doc
@@ -173,7 +173,10 @@ class ScrubPersonalData(CorpusStep):
         for scoring the step on labelled data (`corpus-prep eval-pii`)."""
         if self._analyzer is None:
             self._setup()
-        return [f for f in self._analyzer.analyze(text) if not self._is_kept_ip(text, f)]
+        return self._replaceable(text, self._analyzer.analyze(text))
+
+    def _replaceable(self, text: str, found: list) -> list:
+        return [f for f in found if not self._is_kept_ip(text, f)]
 
     def _is_kept_ip(self, text: str, finding) -> bool:
         """Private, loopback, link-local and reserved addresses identify no one: kept when so configured."""
@@ -198,7 +201,7 @@ def replaced_spans(findings: list, anonymized) -> list[tuple[str, int, int]]:
         start = item.start + shift
         same_type = [f for f in findings if f.entity_type == item.entity_type]
         end = max((f.end for f in same_type if f.start == start), default=None)
-        if end is None:  # not expected: take the finding of that type that covers the start
+        if end is None:  # it overlapped a finding of another type replaced before it, which took its start
             end = max((f.end for f in same_type if f.start <= start < f.end), default=start + len(item.text))
         grown = True
         while grown:  # overlapping findings of one type are merged into their union
