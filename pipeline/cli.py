@@ -106,7 +106,15 @@ def _cmd_eval_pii(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    print(render(evaluate(path)))
+    options = None
+    if args.config:
+        from pipeline.config import load_config
+
+        options = next((s for s in load_config(args.config).stages if s.stage == "pii"), None)
+        if options is None:
+            print(f"error: {args.config} has no pii stage to score", file=sys.stderr)
+            return 2
+    print(render(evaluate(path, options)))
     return 0
 
 
@@ -356,15 +364,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="score the pii stage against bare presidio on labelled sentences",
         description="Per-entity recall and precision of the pii step with its default settings on labelled "
         "sentences in presidio-research's JSON format (default: DATA/pii-dev, its 300 sentences), beside bare "
-        "presidio AnalyzerEngine (its default recognizers) on the same sentences, entity types and score "
-        "threshold, measured in this run. Every type the data labels is listed, also those the step does "
-        "not look for.",
+        "presidio AnalyzerEngine (its default recognizers, the same spaCy model) on the same sentences, entity "
+        "types and score threshold, measured in this run. Every type the data labels is listed, also those "
+        "the step does not look for.",
     )
     eval_pii.add_argument(
         "--data",
         type=Path,
         default=shared_data_folder(),
         help="a labelled file in presidio-research's format, or a folder holding pii-dev/",
+    )
+    eval_pii.add_argument(
+        "--config", type=Path, help="score the pii stage as this run config sets it (default: its defaults)"
     )
     eval_pii.set_defaults(handler=_cmd_eval_pii)
     return parser

@@ -6,7 +6,8 @@ A label is found when a finding of its type overlaps it; a finding that overlaps
 is a false positive. Labels with an empty span (a few in pii-dev) cannot be found by anyone and are
 reported, not scored.
 "Bare presidio" is `AnalyzerEngine` as presidio configures it (its default recognizers and regions) on
-the same offline NLP engine, asked for the same entity types at the same score threshold. Ours is the
+spaCy with the step's model (all of its pipeline, as presidio loads it; a blank one without a model),
+asked for the same entity types at the same score threshold. Ours is the
 step itself (its analyzer and its private-IP rule), not its analyzer alone. Every type the data labels
 is scored too, so a type the step does not look for (names, without a model) shows with recall 0.
 """
@@ -79,10 +80,14 @@ def _timed_findings(step, texts: list[str], entities: list[str], options):
         from presidio_analyzer.nlp_engine import SpacyNlpEngine
     import spacy  # after the engine above: presidio first imports it without torch
 
-    from stages.pii.engine import LANGUAGE
+    from stages.pii.engine import LANGUAGE, presidio_default_ner_configuration
 
-    nlp_engine = SpacyNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": "blank"}])
-    nlp_engine.nlp = {LANGUAGE: spacy.blank(LANGUAGE)}  # presidio's own setup, minus the model download
+    # presidio's own setup with the step's model loaded whole (or a blank pipeline), minus the download
+    nlp_engine = SpacyNlpEngine(
+        models=[{"lang_code": LANGUAGE, "model_name": options.model or "blank"}],
+        ner_model_configuration=presidio_default_ner_configuration() if options.model else None,
+    )
+    nlp_engine.nlp = {LANGUAGE: spacy.load(options.model) if options.model else spacy.blank(LANGUAGE)}
     bare = AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=[LANGUAGE])
     bare_entities = [e for e in entities if e in bare.get_supported_entities(LANGUAGE)]
     step.findings("")  # builds its engines: their start-up is not what is timed

@@ -188,6 +188,16 @@ def finish_submitted(folder: str | Path) -> RunResult:
     return finish(config, build_plan(config, layout), layout, seconds)
 
 
+def _planted_in_sample(config: RunConfig, layout: RunLayout) -> dict | None:
+    """For a run on the generated sample through a pii stage: planted values per type, kept and left."""
+    truth = Path(config.input.sample.folder) / "ground_truth.jsonl" if config.input.sample else None
+    if truth is None or config.input.paths or not truth.exists() or not any(s.stage == "pii" for s in config.stages):
+        return None
+    from stages.pii.report import planted_and_left
+
+    return planted_and_left(truth, layout.data, config.output.format)
+
+
 def finish(config: RunConfig, passes: list[PassPlan], layout: RunLayout, seconds: float) -> RunResult:
     """Accounting and report of a run whose passes all completed (here, or as Slurm jobs)."""
     for plan in passes:
@@ -213,7 +223,7 @@ def finish(config: RunConfig, passes: list[PassPlan], layout: RunLayout, seconds
     from stages.dedup.report import near_duplicates_section
     from stages.pii.report import personal_data_section
 
-    personal_data = personal_data_section(layout.work, layout.root)
+    personal_data = personal_data_section(layout.work, layout.root, _planted_in_sample(config, layout))
     if personal_data is not None:
         sections.append(personal_data)
 

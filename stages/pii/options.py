@@ -10,8 +10,10 @@ from pydantic import Field, model_validator
 from stages.base import StageContext, StageOptions
 from stages.pii.entities import (
     DEFAULT_ENTITIES,
+    DEFAULT_MODEL,
     DEFAULT_PHONE_REGIONS,
     NER_ENTITIES,
+    PATTERN_DEFAULT_ENTITIES,
     SECRET_ENTITIES,
     supported_entities,
 )
@@ -24,8 +26,9 @@ class PiiOptions(StageOptions):
     stage: Literal["pii"] = "pii"
     entities: list[str] = Field(
         default_factory=lambda: list(DEFAULT_ENTITIES),
-        description="entity types to find: presidio's names (EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, "
-        "IP_ADDRESS, US_SSN, UK_NHS, ...); PERSON, LOCATION, ... need `model`",
+        description="entity types to find: presidio's names (PERSON, LOCATION, EMAIL_ADDRESS, PHONE_NUMBER, "
+        "CREDIT_CARD, IBAN_CODE, IP_ADDRESS, US_SSN, UK_NHS, ...); the NER types (PERSON, LOCATION, NRP, "
+        "ORGANIZATION, DATE_TIME) need `model`; default: names, places and every pattern type",
     )
     secrets: bool = Field(False, description="also credentials in URLs and API keys (AWS, GitHub, Slack, Google, ...)")
     score_threshold: float = Field(0.4, ge=0, le=1, description="presidio score a finding needs (0.4: phone numbers)")
@@ -45,18 +48,36 @@ class PiiOptions(StageOptions):
         "CORPUS_PREP_PII_SECRET", description="environment variable holding the pseudonym key (never in the config)"
     )
     max_findings: int | None = Field(
-        5, ge=0, description="drop a document with more findings than this (Dolma's rule); null: never"
+        5,
+        ge=0,
+        description="drop a document with more findings than this, names and places (NER types) not counted "
+        "(Dolma's rule); null: never",
     )
     erasure: str | None = Field(None, description="file of erasure requests (JSON Lines or one identifier per line)")
-    model: str | None = Field(None, description="spaCy model (installed package or folder) for PERSON, LOCATION, ...")
+    model: str | None = Field(
+        DEFAULT_MODEL,
+        description="spaCy model (installed package or folder) whose NER finds PERSON, LOCATION, ...; "
+        "null: patterns only (then `entities` defaults to the pattern types)",
+    )
     findings_log: bool = Field(True, description="write the per-document findings log (types and offsets, no values)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _patterns_only_without_a_model(cls, data):
+        if isinstance(data, dict) and "model" in data and data["model"] is None and "entities" not in data:
+            data = {**data, "entities": list(PATTERN_DEFAULT_ENTITIES)}
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> PiiOptions:
         known = set(supported_entities()) | (set(NER_ENTITIES) if self.model else set())
         for entity in self.entities:
             if entity not in known:
-                hint = " (a NER type: name a spaCy model in `model`)" if entity in NER_ENTITIES else ""
+                hint = (
+                    " (a NER type: `model` is null; name a spaCy model there, or drop the type)"
+                    if entity in NER_ENTITIES
+                    else ""
+                )
                 raise ValueError(f"unknown entity type {entity!r}{hint}; known: {', '.join(sorted(known))}")
         if self.model and not set(self.entities) & set(NER_ENTITIES):
             # spaCy would run over every document and find nothing that is kept

@@ -19,8 +19,8 @@ recognizer parses every run of digits once per region. Most of a web page holds 
 A phone run opening inside the previous number's extension cannot be read alone: such chains of runs
 are read whole, from where phonenumbers' matcher reads afresh, and their numbers are candidates
 (`ChainedNumbers`). The result equals `analyze` over the whole document (tests assert it on labelled
-sentences, web text, the sample corpus and generated text). With a spaCy model named (NER types such
-as PERSON), the model must read whole documents, so the whole document goes through presidio as usual.
+sentences, web text, the sample corpus and generated text). The NER types (PERSON, LOCATION, ...) are
+found over whole documents, a batch at a time (`stages.pii.names`).
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ from collections.abc import Sequence
 
 from presidio_analyzer import PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
-from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer, SpacyRecognizer
 
 from stages.pii.characters import COLON, DIGIT_CLUSTER_GAP, JoinedTexts
 from stages.pii.engine import LANGUAGE
 from stages.pii.gates import covering, gate_for, pattern_reach
+from stages.pii.names import NamedEntities
 from stages.pii.phone import (
     NO_CHAINS,
     PHONE_CANDIDATE,
@@ -109,9 +110,11 @@ class WindowedAnalyzer:
         self._window_phone = CandidatePhoneRecognizer(phone, self.phone_verdicts) if phone is not None else None
         self._window_analyzer = _window_analyzer(analyzer, phone, self._window_phone)
         self._window_nlp = self._window_analyzer.nlp_engine
-        others = [r for r in recognizers if not isinstance(r, PatternRecognizer | PhoneRecognizer)]
-        # Without a tokenizer-only pipeline, context and NER need the whole document.
-        # The windows reproduce presidio's context words only with the tokenizer-only pipeline's engine.
+        ner = next((r for r in recognizers if isinstance(r, SpacyRecognizer)), None)
+        self.names = NamedEntities(analyzer.nlp_engine, ner, self.entities, score_threshold) if ner else None
+        others = [r for r in recognizers if not isinstance(r, PatternRecognizer | PhoneRecognizer | SpacyRecognizer)]
+        # The windows reproduce presidio's context words only with lemmas that are the lower-cased words;
+        # recognizers of other kinds (a user's own) read the whole document.
         self.whole_documents = (
             whole_documents or bool(others) or not isinstance(self._window_nlp, TokenStringsNlpEngine)
         )
@@ -145,6 +148,12 @@ class WindowedAnalyzer:
             self.windows_analyzed += len(texts)
             self.characters_analyzed += sum(map(len, texts))
             return [self.whole(text) for text in texts]
+        patterns = self._patterns_of_many(texts)
+        if self.names is None:
+            return patterns
+        return [found + names for found, names in zip(patterns, self.names.find_many(list(texts)), strict=True)]
+
+    def _patterns_of_many(self, texts: Sequence[str]) -> list[list[RecognizerResult]]:
         joined = JoinedTexts(texts, self._separator_gap)
         classes = joined.classes
         spans_of_gate = [joined.split(gate.spans(classes)) for gate in self.gates]

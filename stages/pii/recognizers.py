@@ -98,6 +98,12 @@ def recognizers_for(entities: list[str], phone_regions: list[str]) -> list:
             recognizers.append(
                 IbanRecognizer(supported_language=LANGUAGE, regex_flags=re.DOTALL | re.MULTILINE | re.IGNORECASE)
             )
+        elif entity == "PL_PESEL":
+            # presidio's PESEL pattern has no boundaries: it matched 11 digits inside card and phone
+            # numbers and cut them (`|||PL_PESEL|||58809939`). Here a PESEL stands alone.
+            standard = PlPeselRecognizer(supported_language=LANGUAGE)
+            alone = [Pattern(p.name, f"(?<![0-9]){p.regex}(?![0-9])", p.score) for p in standard.patterns]
+            recognizers.append(PlPeselRecognizer(supported_language=LANGUAGE, patterns=alone))
         elif entity in PATTERN_RECOGNIZERS:
             recognizers.append(PATTERN_RECOGNIZERS[entity](supported_language=LANGUAGE))
         elif entity in SECRET_PATTERNS:

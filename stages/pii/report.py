@@ -10,7 +10,8 @@ from pathlib import Path
 PLOT_NAME = "personal_data.png"
 
 
-def personal_data_section(work: Path, out: Path) -> tuple[str, str, dict] | None:
+def personal_data_section(work: Path, out: Path, planted: dict | None = None) -> tuple[str, str, dict] | None:
+    """`planted`: for a run on the generated sample, `planted_and_left`'s counts per type."""
     folders = sorted(p for p in work.glob("*-pii") if (p / "summary").is_dir())
     if not folders:
         return None
@@ -43,7 +44,41 @@ def personal_data_section(work: Path, out: Path) -> tuple[str, str, dict] | None
             lines.append(f"| {entity} | {n:,} | {done} |")
         _plot(findings, out / PLOT_NAME)
         lines += ["", f"![findings per entity type]({PLOT_NAME})"]
+    if planted:
+        data["planted"] = planted
+        lines += [
+            "",
+            "Against the sample's ground truth: each planted value in a document the run kept, and whether its "
+            "text is still in that document's output.",
+            "",
+            "| planted type | planted in kept documents | removed | left |",
+            "|---|---:|---:|---:|",
+        ]
+        for entity, counts in sorted(planted.items()):
+            removed = counts["planted"] - counts["left"]
+            lines.append(f"| {entity} | {counts['planted']:,} | {removed:,} | {counts['left']:,} |")
     return "personal_data", "\n".join(lines), data
+
+
+def planted_and_left(ground_truth: Path, data_folder: Path, output_format: str) -> dict[str, dict[str, int]]:
+    """Per planted type: how many planted values lie in documents the run kept, and how many of those are
+    still in the output text. Values are only compared in memory; none is written."""
+    from datatrove.pipeline.readers import JsonlReader, ParquetReader
+
+    planted_by_id = {}
+    with open(ground_truth, encoding="utf-8") as rows:
+        for line in rows:
+            row = json.loads(line)
+            if row["personal_data"]:
+                planted_by_id[row["id"]] = row["personal_data"]
+    reader = (JsonlReader if output_format == "jsonl" else ParquetReader)(str(data_folder))
+    counts: dict[str, Counter] = {}
+    for doc in reader.run():
+        for value in planted_by_id.get(doc.id, ()):
+            tally = counts.setdefault(value["type"], Counter(planted=0, left=0))
+            tally["planted"] += 1
+            tally["left"] += value["value"] in doc.text
+    return {entity: dict(tally) for entity, tally in counts.items()}
 
 
 def _plot(findings: dict[str, int], path: Path) -> None:

@@ -38,9 +38,10 @@ class TokenStringsNlpEngine(SpacyNlpEngine):
 
     @classmethod
     def replacing(cls, nlp_engine):
-        """This engine on `nlp_engine`'s blank pipeline; `nlp_engine` itself for any other pipeline."""
+        """This engine on `nlp_engine`'s pipeline if its lemmas are the lower-cased words (`load_spacy`'s
+        pipelines: this engine reads only the tokenizer); `nlp_engine` itself for any other pipeline."""
         nlp = (getattr(nlp_engine, "nlp", None) or {}).get(LANGUAGE)
-        if type(nlp_engine) is not SpacyNlpEngine or nlp is None or nlp.pipe_names != [LOWERCASE_LEMMAS]:
+        if type(nlp_engine) is not SpacyNlpEngine or nlp is None or nlp.pipe_names[-1:] != [LOWERCASE_LEMMAS]:
             return nlp_engine
         return cls(nlp)
 
