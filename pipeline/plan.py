@@ -181,7 +181,9 @@ def build_plan(config: RunConfig, layout: RunLayout) -> list[PassPlan]:
             output_folder=str(layout.root),
             tasks=tasks,
             artifacts=artifacts,
-            personal_data_scrubbed=any(earlier.stage == "pii" for earlier in config.stages[: index - 1]),
+            personal_data_scrubbed=any(
+                earlier.stage == "pii" and "PERSON" in earlier.entity_types() for earlier in config.stages[: index - 1]
+            ),
             input_bytes=size,
         )
         try:

@@ -186,7 +186,8 @@ class StageContext:
     tasks: int
     # What earlier stages made for later ones, by name (e.g. "tokenizer"); shared by one run's stages.
     artifacts: dict = field(default_factory=dict)
-    # Whether a `pii` stage runs before this one: only then may a stage quote text in the report.
+    # Whether a `pii` stage that scrubs names (PERSON) runs before this one: only then may a stage quote
+    # text in the report (identifiers alone scrubbed would leave every name in the quote).
     personal_data_scrubbed: bool = False
     # Bytes of the run's input files (0 when unknown): stages size their aggregation passes by it.
     input_bytes: int = 0

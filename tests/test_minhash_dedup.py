@@ -204,7 +204,7 @@ def test_the_report_shows_clusters_and_the_s_curve_without_text(dedup_run):
     assert "## Near-duplicates (MinHash)" in markdown and "chance a pair is proposed" in markdown
     assert (out / "near_duplicates.png").stat().st_size > 1000
     assert "excerpt" not in section["largest_clusters"][0]  # no pii stage ran first: ids only
-    assert "Excerpts appear when a `pii` stage runs before this one" in markdown
+    assert "Excerpts appear when a `pii` stage that scrubs names (PERSON) runs before this one" in markdown
 
 
 def test_the_largest_clusters_get_excerpts_after_personal_data_is_scrubbed(small_sample, tmp_path):
@@ -219,6 +219,15 @@ def test_the_largest_clusters_get_excerpts_after_personal_data_is_scrubbed(small
     assert all(kept[c["kept"]].startswith(c["excerpt"].rstrip("…")) for c in clusters)
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert markdown.count("  > ") == len(clusters)
+
+
+def test_no_excerpts_when_the_pii_stage_leaves_names_in(small_sample, tmp_path):
+    config = _config(small_sample, tmp_path / "out")
+    pii = {"stage": "pii", "model": None}  # identifiers only: every name would be quoted
+    config["stages"] = [{"stage": "html"}, {"stage": "normalize"}, pii, {"stage": "minhash_dedup"}]
+    run(parse_config(config), show_progress=False)
+    (section,) = json.loads((tmp_path / "out" / "report.json").read_text())["near_duplicates"].values()
+    assert section["largest_clusters"] and not any("excerpt" in c for c in section["largest_clusters"])
 
 
 def _words(rng, count, prefix="w"):

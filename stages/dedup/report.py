@@ -58,7 +58,7 @@ def near_duplicates_section(work: Path, out: Path) -> tuple[str, str, dict] | No
                     c["excerpt"] = excerpts[c["kept"]]
                     lines.append(f"  > {_markdown_quote(excerpts[c['kept']])}")
             if not excerpts:
-                lines += ["", "(Excerpts appear when a `pii` stage runs before this one.)"]
+                lines += ["", "(Excerpts appear when a `pii` stage that scrubs names (PERSON) runs before this one.)"]
     if any(d["cluster_sizes"] for d in data.values()):
         _plot(data, out / PLOT_NAME)
         lines += ["", f"![cluster sizes]({PLOT_NAME})"]
