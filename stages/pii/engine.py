@@ -63,6 +63,7 @@ def _register_lowercase_lemmas() -> None:
         return doc
 
 
+@cache  # one loaded pipeline per process and model: the tasks a worker runs, and the workers forked after
 def load_spacy(model: str | None):
     """A blank English pipeline, or the named model's entity recognizer, loaded from an installed package
     or a folder; either way the tokenizer, and lemmas equal to the lower-cased words.

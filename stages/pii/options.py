@@ -112,6 +112,9 @@ class PiiOptions(StageOptions):
             import stages.pii.prefilter  # noqa: F401
             import stages.pii.recognizers  # noqa: F401
             import stages.pii.steps  # noqa: F401
+        from stages.pii.engine import load_spacy
+
+        load_spacy(DEFAULT_MODEL)  # 1.5 s once, not per task: workers forked after share it
 
     def build(self, context: StageContext) -> list:
         from stages.pii.erasure import ErasureList
