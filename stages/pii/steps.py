@@ -138,12 +138,7 @@ class ScrubPersonalData(CorpusStep):
         if not findings:
             doc.metadata["pii_findings"] = 0
             return doc
-        # Each finding on its own: presidio-anonymizer would otherwise merge two findings of one type
-        # separated by whitespace into one, replacing the whitespace too (found by a property test).
-        anonymized = self._anonymizer.anonymize(doc.text, findings, self._operators, merge_entities_with_spaces=False)
-        # Counted, logged and limited: the spans presidio-anonymizer replaced, each once. A phone number
-        # read on an SSN is one value, not two (the anonymizer keeps the higher-scored finding).
-        kept = replaced_spans(findings, anonymized)
+        anonymized, kept = self._replaced(doc.text, findings)
         doc.metadata["pii_findings"] = len(kept)
         self.stat_update("documents_with_findings")
         actions = {entity_type: self.options.action_for(entity_type) for entity_type, _, _ in kept}
@@ -152,9 +147,7 @@ class ScrubPersonalData(CorpusStep):
             self.stat_update(*keys)
             self._counts.update(keys)
             if self._log:
-                score = max(
-                    f.score for f in findings if f.entity_type == entity_type and f.start < end and start < f.end
-                )
+                score = _score_of(findings, entity_type, start, end)
                 row = {"id": doc.id, "type": entity_type, "start": start, "end": end,
                        "score": round(score, 3), "action": actions[entity_type]}  # fmt: skip
                 self._log.write(json.dumps(row) + "\n")
@@ -173,11 +166,27 @@ class ScrubPersonalData(CorpusStep):
         return doc
 
     def findings(self, text: str) -> list:
-        """What this step would replace in a text (the private-IP rule applied), without replacing it:
-        for scoring the step on labelled data (`corpus-prep eval-pii`)."""
+        """What this step would replace in a text, without replacing it: the spans it counts (the
+        private-IP rule applied, overlapping findings resolved as the anonymizer resolves them), as
+        presidio RecognizerResults, for scoring the step on labelled data (`corpus-prep eval-pii`)."""
+        from presidio_analyzer import RecognizerResult
+
         if self._analyzer is None:
             self._setup()
-        return self._replaceable(text, self._analyzer.analyze(text))
+        found = self._replaceable(text, self._analyzer.analyze(text))
+        if not found:
+            return []
+        _, kept = self._replaced(text, found)
+        return [RecognizerResult(t, start, end, _score_of(found, t, start, end)) for t, start, end in kept]
+
+    def _replaced(self, text: str, findings: list):
+        """The anonymized text, and the (type, start, end) spans presidio-anonymizer replaced, each once:
+        a phone number read on an SSN is one value, not two (the anonymizer keeps the higher-scored
+        finding). Each finding is replaced on its own: presidio-anonymizer would otherwise merge two
+        findings of one type separated by whitespace into one, replacing the whitespace too (found by a
+        property test)."""
+        anonymized = self._anonymizer.anonymize(text, findings, self._operators, merge_entities_with_spaces=False)
+        return anonymized, replaced_spans(findings, anonymized)
 
     def _replaceable(self, text: str, found: list) -> list:
         return [f for f in found if not self._is_kept_ip(text, f)]
@@ -191,6 +200,11 @@ class ScrubPersonalData(CorpusStep):
         except ValueError:
             return False
         return address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
+
+
+def _score_of(findings: list, entity_type: str, start: int, end: int) -> float:
+    """The best score among the findings of a type that a replaced span covers."""
+    return max(f.score for f in findings if f.entity_type == entity_type and f.start < end and start < f.end)
 
 
 def replaced_spans(findings: list, anonymized) -> list[tuple[str, int, int]]:
