@@ -10,6 +10,8 @@ NATIONAL_ID_ENTITIES = (
     "FI_PERSONAL_IDENTITY_CODE", "SG_NRIC_FIN", "AU_TFN", "AU_ABN", "AU_ACN", "AU_MEDICARE", "IN_AADHAAR",
     "KR_RRN", "CA_SIN",
 )  # fmt: skip
+# Found only beside a context word of their own (`ScrubPersonalData._in_its_context`).
+CONTEXT_REQUIRED = tuple(entity for entity in NATIONAL_ID_ENTITIES if entity != "US_SSN")
 PATTERN_ENTITIES = ("EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", *NATIONAL_ID_ENTITIES)
 SECRET_ENTITIES = ("URL_CREDENTIALS", "API_KEY")
 # Found by a spaCy model's named-entity recognizer: available only with `model:`.

@@ -7,13 +7,14 @@ import ipaddress
 import itertools
 import json
 import os
+import re
 from collections import Counter, deque
 from pathlib import Path
 
 from datatrove.data import Document, DocumentsPipeline
 
 from stages.base import CorpusStep, Drop
-from stages.pii.entities import NER_ENTITIES
+from stages.pii.entities import CONTEXT_REQUIRED, NER_ENTITIES
 
 
 class Withheld:
@@ -68,7 +69,13 @@ class ScrubPersonalData(CorpusStep):
 
         options = self.options
         entities = options.entity_types()
-        engine = build_analyzer(recognizers_for(entities, options.phone_regions), options.model)
+        recognizers = recognizers_for(entities, options.phone_regions)
+        engine = build_analyzer(recognizers, options.model)
+        self._context_of = {
+            r.supported_entities[0]: _context_words(r.context)
+            for r in recognizers
+            if r.supported_entities[0] in CONTEXT_REQUIRED and r.context
+        }
 
         from presidio_anonymizer import AnonymizerEngine
 
@@ -189,7 +196,20 @@ class ScrubPersonalData(CorpusStep):
         return anonymized, replaced_spans(findings, anonymized)
 
     def _replaceable(self, text: str, found: list) -> list:
-        return [f for f in found if not self._is_kept_ip(text, f)]
+        return [f for f in found if not self._is_kept_ip(text, f) and self._in_its_context(text, f)]
+
+    def _in_its_context(self, text: str, finding) -> bool:
+        """A national ID other than the US SSN counts only beside one of its recognizer's context words
+        ("tfn", "nhs", "pesel", ...) among the 8 words before it and the 2 after. Their checksums pass one
+        random number in ten or eleven: on 697 web pages, runs of page numbers ("318 319 320") and DOIs gave
+        180 AU_ACN, 164 AU_TFN and 133 CA_SIN findings, more than every other type together, and none was an
+        ID. presidio itself runs these recognizers only for their own language."""
+        words = self._context_of.get(finding.entity_type)
+        if words is None:
+            return True
+        before = text[max(0, finding.start - 160) : finding.start].split()[-8:]
+        after = text[finding.end : finding.end + 40].split()[:2]
+        return words.search(" ".join([*before, *after])) is not None
 
     def _is_kept_ip(self, text: str, finding) -> bool:
         """Private, loopback, link-local and reserved addresses identify no one: kept when so configured."""
@@ -200,6 +220,12 @@ class ScrubPersonalData(CorpusStep):
         except ValueError:
             return False
         return address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
+
+
+def _context_words(words: list[str]):
+    """A pattern matching any of the words as a whole word or phrase, in any case."""
+    alternatives = "|".join(sorted((re.escape(word) for word in words), key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
 def _score_of(findings: list, entity_type: str, start: int, end: int) -> float:
