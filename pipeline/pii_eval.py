@@ -8,8 +8,10 @@ reported, not scored.
 "Bare presidio" is `AnalyzerEngine` as presidio configures it (its default recognizers and regions) on
 spaCy with the step's model (all of its pipeline, as presidio loads it; a blank one without a model),
 asked for the same entity types at the same score threshold. Ours is the
-step itself (its analyzer and its private-IP rule), not its analyzer alone. Every type the data labels
-is scored too, so a type the step does not look for (names, without a model) shows with recall 0.
+step itself, the spans it replaces (`ScrubPersonalData.findings`: its private-IP and national-ID
+context rules applied, overlaps resolved as its anonymizer resolves them), not its analyzer alone.
+Every type the data labels is scored too, so a type the step does not look for (names, without a
+model) shows with recall 0.
 """
 
 from __future__ import annotations

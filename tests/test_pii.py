@@ -587,8 +587,9 @@ def test_names_and_places_are_replaced_but_not_counted_against_max_findings(tmp_
     people = ["Angela Merkel", "Barack Obama", "Emmanuel Macron", "Justin Trudeau", "Jacinda Ardern", "Joe Biden"]
     text = " ".join(f"{name} spoke in Paris." for name in people) + " Mail a@example.org."
     (out,) = _scrub(_step(tmp_path, max_findings=1), [text]).values()
-    assert out.count("|||PERSON|||") == len(people) and out.count("|||LOCATION|||") == len(people)
-    assert not any(name in out for name in people) and out.endswith("Mail |||EMAIL_ADDRESS|||.")
+    # counts only: a failing assertion then shows no text
+    counts = (out.count("|||PERSON|||"), out.count("|||LOCATION|||"), sum(name in out for name in people))
+    assert counts == (len(people), len(people), 0) and out.endswith("Mail |||EMAIL_ADDRESS|||.")
 
 
 def _analyzed(step, text):

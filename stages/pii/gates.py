@@ -16,7 +16,7 @@ text, and is derived per pattern from its parse by Python's regex parser:
 from __future__ import annotations
 
 import re
-import re._parser as sre_parse  # the stdlib's regex parser: reads a pattern's digit count and width
+import re._parser as sre_parse  # the stdlib's regex parser (private: Python pinned <3.12 in pyproject.toml)
 from dataclasses import dataclass
 
 import numpy as np

@@ -83,7 +83,7 @@ class PiiOptions(StageOptions):
             # spaCy would run over every document and find nothing that is kept
             raise ValueError(
                 f"`model` is set but `entities` names no NER type: add the ones to find, e.g. PERSON and "
-                f"LOCATION (NER types: {', '.join(NER_ENTITIES)}), or remove `model`"
+                f"LOCATION (NER types: {', '.join(NER_ENTITIES)}), or set `model: null` for patterns only"
             )
         if "default" not in self.policy:
             raise ValueError("policy needs a `default` action (placeholder, mask, pseudonym or drop)")

@@ -296,7 +296,7 @@ def _readable_counts(metadata, national_lengths) -> int:
     """A bit mask: bit n set when a string of n digits can read as a national number of a length the
     country's numbers have (parse removes the country code and at most twice the national prefix's
     greatest width). All bits set where the prefix has no greatest width or a transform rule rewrites it."""
-    import re._parser as sre_parse  # the stdlib's regex parser: reads a pattern's greatest width
+    import re._parser as sre_parse  # the stdlib's regex parser (private: Python pinned <3.12 in pyproject)
 
     prefix = metadata.national_prefix_for_parsing
     if metadata.national_prefix_transform_rule:

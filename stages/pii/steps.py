@@ -37,7 +37,8 @@ class ScrubPersonalData(CorpusStep):
     """Reads `doc.text` (and `metadata.url` for erasure requests); rewrites `doc.text` with each finding
     replaced as its type's policy says, and sets `metadata.pii_findings` (the number of findings).
     A finding is a span presidio-anonymizer replaced: where recognizers overlap (a phone number read on
-    an SSN), the one it keeps counts, once.
+    an SSN), the one it keeps counts, once. Not replaced: private IP addresses (`keep_private_ips`) and
+    national IDs other than the US SSN away from their context words (`_in_its_context`).
 
     Drops, by reason: `erasure/line-<N>` (the request's line in the erasure file), `personal_data/<TYPE>`
     (a type whose policy is `drop`), `too_many_findings` (more than `max_findings` that are not NER
