@@ -18,8 +18,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from pipeline.config import load_config
     from pipeline.runner import run
 
-    overrides = dict(item.split("=", 1) for item in args.set or [])
-    config = load_config(args.config, overrides={k: _yaml_value(v) for k, v in overrides.items()})
+    config = load_config(args.config, overrides={key: _yaml_value(value) for key, value in args.set or []})
     if args.dry_run:
         from pipeline.dry_run import describe_run
         from pipeline.runner import ensure_sample
@@ -126,7 +125,17 @@ def _dataset_folder(folder: Path) -> Path:
 def _yaml_value(text: str):
     import yaml
 
-    return yaml.safe_load(text)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text  # `--set output.folder=out/a:b` means the string
+
+
+def _key_value(item: str) -> tuple[str, str]:
+    key, equals, value = item.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"{item!r} is not KEY=VALUE, e.g. --set executor.tasks=8")
+    return key, value
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -240,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--set",
         action="append",
+        type=_key_value,
         metavar="KEY=VALUE",
         help="override one config value by its key path, e.g. --set executor.tasks=8; a number indexes a list: "
         "--set stages.0.extractor=resiliparse (repeatable)",
@@ -383,13 +393,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from pipeline.config import ConfigError
+    from pipeline.run_lock import FolderLocked
     from pipeline.runner import RunError
 
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigError, RunError, FileNotFoundError) as error:
+    except (ConfigError, RunError, FolderLocked) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a path that is missing, not writable, or on a full disk
+        path = f" {error.filename}" if error.filename else ""
+        print(f"error: {error.strerror or error}{':' + path if path else ''}. Check that the path exists and that "
+              "this user can write to the output folder, then rerun.", file=sys.stderr)  # fmt: skip
         return 2
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume", file=sys.stderr)

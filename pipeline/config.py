@@ -43,6 +43,10 @@ class InputSettings(_Strict):
     share_files: bool = Field(
         True, description="with fewer files than tasks, tasks share a file (every n-th record each) instead of idling"
     )
+    max_record_bytes: int = Field(
+        64_000_000, gt=0, description="a longer record (WARC or HTML body, JSONL line) is quarantined unread"
+    )
+    allow_empty: bool = Field(False, description="let a run that reads no document succeed")
     sample: SampleSettings | None = None
 
     @model_validator(mode="after")

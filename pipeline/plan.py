@@ -116,7 +116,12 @@ def _input_reader(settings: InputSettings, root: str, files: list[str]) -> Accou
     if settings.format == "jsonl":
         kwargs["compression"] = "infer"
     return READERS[settings.format](
-        root, files, metadata_keys=settings.metadata_keys, share_files=settings.share_files, **kwargs
+        root,
+        files,
+        metadata_keys=settings.metadata_keys,
+        share_files=settings.share_files,
+        max_record_bytes=settings.max_record_bytes,
+        **kwargs,
     )
 
 

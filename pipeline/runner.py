@@ -22,6 +22,7 @@ from pipeline.layout import RunLayout
 from pipeline.plan import BUDGET_COUNTER_LABEL, PassPlan, build_plan, final_documents_pass
 from pipeline.progress import PassProgress
 from pipeline.report import write_report
+from pipeline.run_lock import is_lock_file, locked_output_folder
 from pipeline.training_data import training_data_section
 from pipeline.worker_imports import start_fork_server
 
@@ -57,22 +58,37 @@ class RunResult:
 
 
 def prepare_output(config: RunConfig, layout: RunLayout, overwrite: bool) -> None:
-    """Refuse to mix two configs' outputs in one folder; the same config resumes."""
+    """Refuse to mix two configs' outputs in one folder; the same config resumes; `overwrite` empties
+    the folder (all but the lock this run holds) and starts afresh."""
     fingerprint = config.fingerprint()
-    if layout.root.exists() and any(layout.root.iterdir()):
-        previous = json.loads(layout.run_file.read_text()) if layout.run_file.exists() else {}
-        if previous.get("fingerprint") != fingerprint:
-            if not overwrite:
-                raise RunError(
-                    f"{layout.root} holds output of a different config "
-                    f"(fingerprint {previous.get('fingerprint', 'none')}, this config {fingerprint}). "
-                    "Pass --overwrite to replace it, or set output.folder to another folder."
-                )
-            shutil.rmtree(layout.root)
     layout.root.mkdir(parents=True, exist_ok=True)
+    contents = [path for path in layout.root.iterdir() if not is_lock_file(path)]
+    if contents and not overwrite:
+        previous = _previous_run(layout)
+        if previous.get("fingerprint") != fingerprint:
+            raise RunError(
+                f"{layout.root} holds output of a different config "
+                f"(fingerprint {previous.get('fingerprint', 'none')}, this config {fingerprint}). "
+                "Pass --overwrite to replace it, or set output.folder to another folder."
+            )
+    if overwrite:
+        for path in contents:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
     layout.run_file.write_text(
         json.dumps({"fingerprint": fingerprint, "config": config.model_dump(mode="json")}, indent=2)
     )
+
+
+def _previous_run(layout: RunLayout) -> dict:
+    try:
+        return json.loads(layout.run_file.read_text())
+    except FileNotFoundError:
+        return {}
+    except ValueError:
+        raise RunError(f"{layout.run_file} is damaged: pass --overwrite to start this folder afresh") from None
 
 
 def ensure_sample(config: RunConfig) -> None:
@@ -138,15 +154,19 @@ def _run_on_ray(plan: PassPlan, settings, progress: PassProgress) -> None:
 
 def _failed_tasks_message(plan: PassPlan, executor, error: Exception | None) -> str:
     incomplete = executor.get_incomplete_ranks()
-    logs = {rank: plan.task_log(rank) for rank in incomplete}
-    started = [rank for rank in incomplete if logs[rank].exists()]
+    started = [rank for rank in incomplete if plan.task_log(rank).exists()]
     cause = f" ({type(error).__name__})" if error else ""
-    not_started = len(incomplete) - len(started)
+    if started:
+        where = f"Failed: task(s) {', '.join(map(str, started))}; see " + ", ".join(
+            str(plan.task_log(rank)) for rank in started
+        )
+        if len(started) < len(incomplete):
+            where += f"; {len(incomplete) - len(started)} more stopped before they started"
+    else:
+        where = f"No task of it started, so no task log was written; see {plan.logging_dir} and the message above"
     return (
-        f"pass {plan.name}: {len(incomplete)} of {plan.tasks} task(s) did not complete{cause}. "
-        f"Failed: task(s) {', '.join(map(str, started)) or 'none'}; see {', '.join(str(logs[r]) for r in started)}"
-        + (f"; {not_started} more stopped before they started" if not_started else "")
-        + ". Fix the cause and rerun the same command: completed tasks are skipped."
+        f"pass {plan.name}: {len(incomplete)} of {plan.tasks} task(s) did not complete{cause}. {where}. "
+        "Fix the cause and rerun the same command: completed tasks are skipped."
     )
 
 
@@ -157,12 +177,12 @@ def run(config: RunConfig, overwrite: bool = False, show_progress: bool = True) 
     layout = RunLayout(Path(config.output.folder))
     ensure_sample(config)
     passes = build_plan(config, layout)  # before touching the output folder: a config error leaves it as it was
-    prepare_output(config, layout, overwrite)
-
-    console_warnings_only()  # task logs keep everything in their files
-    for number, plan in enumerate(passes, start=1):
-        _run_pass(plan, config.executor, show_progress, f"pass {number}/{len(passes)} {plan.name}")
-    return finish(config, passes, layout, time.monotonic() - started)
+    with locked_output_folder(layout.root):
+        prepare_output(config, layout, overwrite)
+        console_warnings_only()  # task logs keep everything in their files
+        for number, plan in enumerate(passes, start=1):
+            _run_pass(plan, config.executor, show_progress, f"pass {number}/{len(passes)} {plan.name}")
+        return finish(config, passes, layout, time.monotonic() - started)
 
 
 def submit_to_slurm(config: RunConfig, overwrite: bool = False):
@@ -172,8 +192,9 @@ def submit_to_slurm(config: RunConfig, overwrite: bool = False):
     layout = RunLayout(Path(config.output.folder).resolve())  # the jobs start elsewhere
     ensure_sample(config)
     passes = build_plan(config, layout)
-    prepare_output(config, layout, overwrite)
-    return submit(config, passes, layout)
+    with locked_output_folder(layout.root):
+        prepare_output(config, layout, overwrite)
+        return submit(config, passes, layout)
 
 
 def finish_submitted(folder: str | Path) -> RunResult:
@@ -183,9 +204,10 @@ def finish_submitted(folder: str | Path) -> RunResult:
     layout = RunLayout(Path(folder))
     if not layout.run_file.exists():
         raise RunError(f"{layout.run_file} not found: is {folder} a run's output folder?")
-    config = parse_config(json.loads(layout.run_file.read_text())["config"], str(layout.run_file))
+    config = parse_config(_previous_run(layout)["config"], str(layout.run_file))
     seconds = time.time() - layout.run_file.stat().st_mtime  # from submission: includes time in the queue
-    return finish(config, build_plan(config, layout), layout, seconds)
+    with locked_output_folder(layout.root):
+        return finish(config, build_plan(config, layout), layout, seconds)
 
 
 def _planted_in_sample(config: RunConfig, layout: RunLayout) -> dict | None:
@@ -247,5 +269,11 @@ def finish(config: RunConfig, passes: list[PassPlan], layout: RunLayout, seconds
             f"accounting identity broken: read {accounting.read} != kept {accounting.kept} + dropped "
             f"{accounting.dropped_total} + quarantined {accounting.quarantined_total}; see {layout.report_md}. "
             "This is a bug in a stage: please report it with the report."
+        )
+    if accounting.read == 0 and not config.input.allow_empty:
+        raise RunError(
+            f"the run read no document from {', '.join(config.input.resolved_paths())} "
+            f"(format {config.input.format}): check input.paths and input.format, and the quarantined files "
+            f"in {layout.report_md}; set input.allow_empty: true if an empty input is expected"
         )
     return RunResult(layout, accounting, report)

@@ -13,16 +13,32 @@ from stages.base import CorpusStep, Drop, StageContext, StageOptions
 
 _HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")  # runs of whitespace other than newlines
 _BLANK_LINES = re.compile(r"\n\s*\n\s*(?:\n\s*)+")  # three or more line breaks, with blanks between
+# Characters no reader sees: format characters (zero-width spaces and joiners, bidi controls, the BOM),
+# controls and lone surrogates. A text of only these is empty, however many there are.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Cs"})
+
+
+def visible_chars(text: str, enough: int) -> int:
+    """How many characters of the text are visible (not space, not invisible), counted up to `enough`."""
+    count = 0
+    for char in text:
+        if not char.isspace() and unicodedata.category(char) not in _INVISIBLE_CATEGORIES:
+            count += 1
+            if count >= enough:
+                break
+    return count
 
 
 class TextNormalizer(CorpusStep):
-    """Reads `doc.text`; writes it back normalised; drops documents left empty.
+    """Reads `doc.text`; writes it back normalised; drops documents left empty or with fewer than
+    `min_chars` visible characters (zero-width and bidi characters do not count).
 
     In order: ftfy repairs mojibake and control characters (optional, after a first pass over spaces),
     Unicode NFC composes accents, runs of spaces and tabs become one space, lines are stripped, more
     than one blank line becomes one.
 
-    Stats: the base step's counts, `changed` (documents whose text changed), and `dropped/empty`.
+    Stats: the base step's counts, `changed` (documents whose text changed), `dropped/empty` and
+    `dropped/too_short`.
     """
 
     name = "normalize"
@@ -48,8 +64,11 @@ class TextNormalizer(CorpusStep):
 
     def process(self, doc: Document) -> Document:
         normalized = self.normalize(doc.text)
-        if len(normalized) < self.min_chars:
-            raise Drop("empty" if not normalized else "too_short")
+        visible = visible_chars(normalized, max(self.min_chars, 1))
+        if not visible:
+            raise Drop("empty")
+        if visible < self.min_chars:
+            raise Drop("too_short")
         if normalized != doc.text:
             self.stat_update("changed")
             doc.text = normalized

@@ -42,3 +42,17 @@ def test_min_chars_drops_short_documents():
 def test_idempotent(text):
     step = TextNormalizer()
     assert step.normalize(step.normalize(text)) == step.normalize(text)
+
+
+def test_a_text_of_only_invisible_characters_is_empty():
+    invisible = "\u200b\u200c\u200d\u2060\ufeff\u202e\u2066\u00ad" * 1000  # zero-width, bidi, BOM, soft hyphen
+    step = TextNormalizer()
+    kept = _run(step, [invisible, "\u200bvisible\u200b", invisible + " \n "])
+    assert [d.text for d in kept] == ["\u200bvisible\u200b"]
+    assert step.stats["dropped/empty"].total == 2
+
+
+def test_min_chars_counts_visible_characters_only():
+    step = TextNormalizer(min_chars=5)
+    assert [d.text for d in _run(step, ["ab\u200b\u200b\u200b\u200bc", "abcde"])] == ["abcde"]
+    assert step.stats["dropped/too_short"].total == 1
