@@ -395,11 +395,12 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.config import ConfigError
     from pipeline.run_lock import FolderLocked
     from pipeline.runner import RunError
+    from pipeline.shards import DamagedDatasetError
 
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigError, RunError, FolderLocked) as error:
+    except (ConfigError, RunError, FolderLocked, DamagedDatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # a path that is missing, not writable, or on a full disk

@@ -1,5 +1,6 @@
 """Looking at a written MDS dataset: `inspect` summarises it and decodes its first samples;
-`verify` checks every shard file against the sizes and hashes in index.json."""
+`verify` checks index.json against manifest.json and every shard file against the sizes and hashes
+in index.json. The training loader (`pipeline.loader`) runs the same check before an epoch."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.loader import read_manifest
+
+class DamagedDatasetError(ValueError):
+    """An MDS dataset whose index, manifest or shard files do not match each other."""
 
 
 @dataclass
@@ -24,41 +27,86 @@ class Verification:
         return not self.problems
 
 
-def _index(folder: Path) -> dict:
-    path = folder / "index.json"
+def _read_json(path: Path, missing_hint: str) -> dict:
     if not path.exists():
-        raise FileNotFoundError(
-            f"{folder} has no index.json: not an MDS dataset, or its run did not finish "
-            "(an unfinished dataset stays in mds.partial/ until every writer is done)"
-        )
-    return json.loads(path.read_text())
+        raise FileNotFoundError(f"{path.parent} has no {path.name}: {missing_hint}")
+    try:
+        value = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise DamagedDatasetError(f"{path.name}: damaged ({error}); rerun the run to rewrite it") from None
+    if not isinstance(value, dict):
+        raise DamagedDatasetError(f"{path.name}: damaged (not a JSON object); rerun the run to rewrite it")
+    return value
 
 
-def verify_dataset(folder: str | os.PathLike) -> Verification:
-    """Each shard's compressed file (or raw file when uncompressed) must exist with the recorded size
-    and hashes; a raw file that the loader decompressed beside it is checked too."""
+def read_manifest(folder: str | os.PathLike) -> dict:
+    """The dataset's manifest.json (columns, max_seq_len, dtype, token ids, counts)."""
+    return _read_json(
+        Path(folder, "manifest.json"),
+        "not a published corpus-prep MDS dataset; point at <output.folder>/mds of a run that finished",
+    )
+
+
+def _index(folder: Path) -> dict:
+    index = _read_json(
+        folder / "index.json",
+        "not an MDS dataset, or its run did not finish "
+        "(an unfinished dataset stays in mds.partial/ until every writer is done)",
+    )
+    if not isinstance(index.get("shards"), list):
+        raise DamagedDatasetError("index.json: damaged (no list of shards); rerun the run to rewrite it")
+    return index
+
+
+def verify_dataset(folder: str | os.PathLike, hashes: bool = True, only_present: bool = False) -> Verification:
+    """Problems, one line each, where index.json, manifest.json and the shard files disagree.
+
+    Each shard's compressed file (or raw file when uncompressed) must exist with the recorded size
+    and, with `hashes`, hashes; a raw file that the loader decompressed beside it is checked too.
+    `only_present` skips files not there yet (a cache that streams from `remote=` fills as it goes).
+    """
     from streaming.base.hashing import get_hash
 
     folder = Path(folder)
     result = Verification()
-    for shard in _index(folder)["shards"]:
+    try:
+        shards = _index(folder)["shards"]  # a folder with no index.json at all raises: it is not a dataset
+        manifest = read_manifest(folder)
+    except DamagedDatasetError as error:
+        result.problems.append(str(error))
+        return result
+    except FileNotFoundError as error:
+        if not (folder / "index.json").exists():
+            raise
+        result.problems.append(str(error))
+        return result
+    samples = sum(shard.get("samples", 0) for shard in shards)
+    if (manifest.get("shards"), manifest.get("samples")) != (len(shards), samples):
+        result.problems.append(
+            f"index.json lists {len(shards)} shard(s) holding {samples} samples, but manifest.json says "
+            f"{manifest.get('shards')} shard(s) holding {manifest.get('samples')}: one of them was edited or "
+            "replaced; rerun the run to rewrite both"
+        )
+    for shard in shards:
         result.shards += 1
         files = [shard[key] for key in ("zip_data", "raw_data") if shard.get(key)]
         required = files[0]  # the compressed file when there is one: that is what is published
         for info in files:
             path = folder / info["basename"]
             if not path.exists():
-                if info is required:
+                if info is required and not only_present:
                     result.problems.append(f"{info['basename']}: missing")
                 continue
-            data = path.read_bytes()
             result.files_checked += 1
-            if len(data) != info["bytes"]:
-                result.problems.append(f"{info['basename']}: {len(data)} bytes, index says {info['bytes']}")
+            size = path.stat().st_size
+            if size != info["bytes"]:
+                result.problems.append(f"{info['basename']}: {size} bytes, index says {info['bytes']}")
                 continue
-            for algo, expected in (info.get("hashes") or {}).items():
-                if get_hash(algo, data) != expected:
-                    result.problems.append(f"{info['basename']}: {algo} mismatch")
+            if hashes and info.get("hashes"):
+                data = path.read_bytes()
+                for algo, expected in info["hashes"].items():
+                    if get_hash(algo, data) != expected:
+                        result.problems.append(f"{info['basename']}: {algo} mismatch")
     return result
 
 

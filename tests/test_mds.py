@@ -241,6 +241,99 @@ def test_verify_names_a_corrupted_or_missing_shard(dataset, tmp_path, capsys):
     assert main(["verify", str(dataset)]) == 0
 
 
+def test_verify_names_index_and_manifest_disagreement_and_survives_a_truncated_index(dataset, tmp_path, capsys):
+    import shutil
+
+    from pipeline.cli import main
+
+    copy = tmp_path / "mds"
+    shutil.copytree(dataset, copy)
+    index = json.loads((copy / "index.json").read_text())
+    dropped = index["shards"].pop()
+    (copy / "index.json").write_text(json.dumps(index))
+    assert main(["verify", str(copy)]) == 1
+    errors = capsys.readouterr().err
+    manifest = json.loads((copy / "manifest.json").read_text())
+    assert (
+        f"index.json lists {manifest['shards'] - 1} shard(s) holding {manifest['samples'] - dropped['samples']} "
+        f"samples, but manifest.json says {manifest['shards']} shard(s) holding {manifest['samples']}"
+    ) in errors
+
+    (copy / "index.json").write_bytes((dataset / "index.json").read_bytes()[:200])
+    assert main(["verify", str(copy)]) == 1
+    assert "BAD index.json: damaged" in capsys.readouterr().err
+
+
+def _damaged_copy(dataset: Path, folder: Path, damage: str) -> str:
+    """A copy of the published dataset (without the raw shards an earlier load decompressed beside the
+    .zstd files) with one shard damaged; returns that shard's name as index.json gives it."""
+    import shutil
+
+    shutil.copytree(dataset, folder, ignore=shutil.ignore_patterns("*.mds"))
+    shard = sorted(folder.glob("bucket-*/*.zstd"))[1]
+    data = shard.read_bytes()
+    if damage == "flipped":
+        shard.write_bytes(data[: len(data) // 2] + bytes([data[len(data) // 2] ^ 0x01]) + data[len(data) // 2 + 1 :])
+    elif damage == "truncated":
+        shard.write_bytes(data[: len(data) // 2])
+    else:
+        shard.unlink()
+    return str(shard.relative_to(folder))
+
+
+def _epoch(folder: Path, **kwargs) -> int:
+    from pipeline.loader import streaming_loader
+
+    return sum(len(batch["tokens"]) for batch in streaming_loader(folder, batch_size=8, **kwargs))
+
+
+@pytest.mark.parametrize("damage", ["flipped", "truncated", "deleted"])
+def test_the_loader_refuses_a_damaged_shard_naming_it(dataset, tmp_path, damage):
+    from pipeline.shards import DamagedDatasetError
+
+    shard = _damaged_copy(dataset, tmp_path / "mds", damage)
+    with pytest.raises(DamagedDatasetError) as raised:
+        _epoch(tmp_path / "mds")  # StreamingDataset alone ends the epoch early here, without an error
+    assert shard in str(raised.value)
+
+
+def test_a_shard_corrupted_while_streaming_raises_naming_it_instead_of_ending_the_epoch(dataset, tmp_path):
+    """Only sizes checked up front (as for a dataset too large to hash at every start), or a shard that
+    arrives corrupt from `remote=`: streaming's own hash check fails in its background thread."""
+    from pipeline.shards import DamagedDatasetError
+
+    samples = json.loads((dataset / "manifest.json").read_text())["samples"]
+    assert _epoch(dataset, check="sizes") == samples
+    shard = _damaged_copy(dataset, tmp_path / "mds", "flipped")
+    with pytest.raises(DamagedDatasetError, match=f"Checksum failure: .*{shard}"):
+        _epoch(tmp_path / "mds", check="sizes")
+    with pytest.raises(DamagedDatasetError, match=f"Checksum failure: .*{shard}"):
+        _epoch(tmp_path / "cache", remote=str(tmp_path / "mds"))
+
+
+def test_the_loader_streams_from_a_remote_into_an_empty_cache(dataset, tmp_path):
+    samples = json.loads((dataset / "manifest.json").read_text())["samples"]
+    assert _epoch(tmp_path / "cache", remote=str(dataset)) == samples
+    assert _epoch(tmp_path / "cache", remote=str(dataset)) == samples  # again, from the filled cache
+
+
+def test_a_decompressed_shard_damaged_in_the_cache_is_refused(dataset, tmp_path):
+    """Streaming decompresses each shard beside its .zstd once, then reads only the raw file."""
+    import shutil
+
+    from pipeline.shards import DamagedDatasetError
+
+    shutil.copytree(dataset, tmp_path / "mds", ignore=shutil.ignore_patterns("*.mds"))
+    samples = json.loads((dataset / "manifest.json").read_text())["samples"]
+    assert _epoch(tmp_path / "mds") == samples
+    raw = sorted((tmp_path / "mds").glob("bucket-*/*.mds"))[0]
+    data = bytearray(raw.read_bytes())
+    data[-10] ^= 0x01
+    raw.write_bytes(bytes(data))
+    with pytest.raises(DamagedDatasetError, match=str(raw.relative_to(tmp_path / "mds"))):
+        _epoch(tmp_path / "mds")
+
+
 def test_inspect_shows_counts_and_decodes_the_first_sample(dataset, capsys):
     from pipeline.cli import main
 

@@ -71,3 +71,9 @@ def test_input_from_s3_and_training_data_to_s3_read_back_by_streaming(small_samp
     samples = [dataset[i]["tokens"] for i in range(len(dataset))]
     assert len(samples) == sum(shard["samples"] for shard in local_index["shards"]) > 0
     assert all(len(s) == 256 for s in samples)
+
+    # And as training reads it: our loader fetches index.json and manifest.json, checks them, then streams.
+    from pipeline.loader import streaming_loader
+
+    loader = streaming_loader(tmp_path / "cache2", batch_size=4, remote="s3://corpus/datasets/sample")
+    assert sum(len(batch["tokens"]) for batch in loader) == len(samples)
