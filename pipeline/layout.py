@@ -30,6 +30,10 @@ class RunLayout:
         """Documents between passes and the stages' scratch files."""
         return self.root / "work"
 
+    def stage_work(self, index: int, stage: str) -> Path:
+        """The scratch folder of the config's `index`-th stage (from 1)."""
+        return self.work / f"{index:02d}-{stage}"
+
     @property
     def accounting(self) -> Path:
         """The ledger: one JSON line per dropped or quarantined document, per step and task."""

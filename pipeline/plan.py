@@ -182,13 +182,11 @@ def build_plan(config: RunConfig, layout: RunLayout) -> list[PassPlan]:
     artifacts: dict = {}
     for index, stage in enumerate(config.stages, start=1):
         context = StageContext(
-            work_folder=str(layout.work / f"{index:02d}-{stage.stage}"),
+            work_folder=str(layout.stage_work(index, stage.stage)),
             output_folder=str(layout.root),
             tasks=tasks,
             artifacts=artifacts,
-            personal_data_scrubbed=any(
-                earlier.stage == "pii" and "PERSON" in earlier.entity_types() for earlier in config.stages[: index - 1]
-            ),
+            personal_data_scrubbed=any(earlier.scrubs_names() for earlier in config.stages[: index - 1]),
             input_bytes=size,
         )
         try:

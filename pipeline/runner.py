@@ -23,8 +23,8 @@ from pipeline.plan import BUDGET_COUNTER_LABEL, PassPlan, build_plan, final_docu
 from pipeline.progress import PassProgress
 from pipeline.report import write_report
 from pipeline.run_lock import is_lock_file, locked_output_folder
-from pipeline.training_data import training_data_section
 from pipeline.worker_imports import start_fork_server
+from stages.base import ReportContext
 
 
 class RunError(RuntimeError):
@@ -210,14 +210,25 @@ def finish_submitted(folder: str | Path) -> RunResult:
         return finish(config, build_plan(config, layout), layout, seconds)
 
 
-def _planted_in_sample(config: RunConfig, layout: RunLayout) -> dict | None:
-    """For a run on the generated sample through a pii stage: planted values per type, kept and left."""
+def _stage_sections(config: RunConfig, layout: RunLayout) -> list:
+    """Each stage type's report section, in the order the config first uses it."""
     truth = Path(config.input.sample.folder) / "ground_truth.jsonl" if config.input.sample else None
-    if truth is None or config.input.paths or not truth.exists() or not any(s.stage == "pii" for s in config.stages):
-        return None
-    from stages.pii.report import planted_and_left
-
-    return planted_and_left(truth, layout.data, config.output.format)
+    folders_by_type: dict[type, list[Path]] = {}
+    for index, stage in enumerate(config.stages, start=1):
+        folders_by_type.setdefault(type(stage), []).append(layout.stage_work(index, stage.stage))
+    sections = []
+    for options, folders in folders_by_type.items():
+        context = ReportContext(
+            work_folders=folders,
+            output_folder=layout.root,
+            data_folder=layout.data,
+            output_format=config.output.format,
+            ground_truth=truth if truth is not None and not config.input.paths and truth.exists() else None,
+        )
+        section = options.report_section(context)
+        if section is not None:
+            sections.append(section)
+    return sections
 
 
 def finish(config: RunConfig, passes: list[PassPlan], layout: RunLayout, seconds: float) -> RunResult:
@@ -242,19 +253,7 @@ def finish(config: RunConfig, passes: list[PassPlan], layout: RunLayout, seconds
         last = final_documents_pass(passes)
         counter_stats = stats_by_pass[last.name][last.labels.index(BUDGET_COUNTER_LABEL)]
         sections.append(budget_section(config.budget, counter_stats, layout.root))
-    from stages.dedup.report import near_duplicates_section
-    from stages.pii.report import personal_data_section
-
-    personal_data = personal_data_section(layout.work, layout.root, _planted_in_sample(config, layout))
-    if personal_data is not None:
-        sections.append(personal_data)
-
-    near_duplicates = near_duplicates_section(layout.work, layout.root)
-    if near_duplicates is not None:
-        sections.append(near_duplicates)
-    training_data = training_data_section(layout.mds)
-    if training_data is not None:
-        sections.append(training_data)
+    sections += _stage_sections(config, layout)
     report = write_report(
         layout.root,
         config.model_dump(mode="json"),

@@ -1,9 +1,10 @@
-"""The step interface every stage follows, and the ledger that accounts for documents leaving a run.
+"""The step interface every stage follows.
 
 A stage is a datatrove `PipelineStep`, so it runs under any datatrove executor and can be dropped into a
 hand-written datatrove pipeline. `CorpusStep` adds what datatrove leaves to each step: a document that
 does not continue is either *dropped* (a decision, with a reason) or *quarantined* (an error, with its
-type), counted in the step's stats and written to the ledger by id, so no document vanishes silently.
+type), counted in the step's stats and written to the ledger (pipeline/ledger.py) by id, so no
+document vanishes silently.
 
 A stage's options are a pydantic model (`StageOptions`) that the YAML config validates, and whose
 `build()` returns the steps to run, and the extra passes the stage needs (see `Pass`).
@@ -11,18 +12,16 @@ A stage's options are a pydantic model (`StageOptions`) that the YAML config val
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from pydantic import BaseModel, ConfigDict
 
-DROPPED = "dropped"
-QUARANTINED = "quarantined"
+from pipeline.ledger import DROPPED, QUARANTINED, Ledger
 
 
 class Drop(Exception):
@@ -55,36 +54,6 @@ def _quotes(message: str, text: str, window: int = 12) -> bool:
     if len(message) < window:
         return message in text
     return any(message[i : i + window] in text for i in range(0, len(message) - window + 1, window // 2))
-
-
-class Ledger:
-    """Appends one JSON line per document that left the run: id, stage, outcome, reason.
-
-    One file per (step, task) under the run's `accounting/` folder, opened in write mode when the task
-    starts, so a task that is rerun after a kill rewrites its file instead of appending duplicates.
-    """
-
-    def __init__(self, folder: str | None, step_name: str, rank: int):
-        self.step_name = step_name
-        self._file = None
-        if folder:
-            os.makedirs(os.path.join(folder, step_name), exist_ok=True)
-            self._file = open(os.path.join(folder, step_name, f"{rank:05d}.jsonl"), "w", encoding="utf-8")
-
-    def record(self, doc_id: str, outcome: str, reason: str) -> None:
-        if self._file:
-            row = {"id": doc_id, "stage": self.step_name, "outcome": outcome, "reason": reason}
-            self._file.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-    def close(self) -> None:
-        if self._file:
-            self._file.close()
-
-    def __enter__(self) -> Ledger:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 class CorpusStep(PipelineStep):
@@ -170,6 +139,17 @@ class StageOptions(BaseModel):
         """The steps this stage adds to the run, in order; a `Pass` item ends the current pass."""
         raise NotImplementedError
 
+    def scrubs_names(self) -> bool:
+        """Whether this stage removes people's names: only after one may a later stage quote text in the
+        report (see `StageContext.personal_data_scrubbed`)."""
+        return False
+
+    @classmethod
+    def report_section(cls, context: ReportContext) -> ReportSection | None:
+        """This stage's section of the run report, from the files its steps left in their work folders.
+        Called once per stage type the config uses, after the run; None adds no section."""
+        return None
+
     @staticmethod
     def import_libraries() -> None:
         """Import the heavy libraries this stage's steps import lazily (lazily, so that checking a
@@ -191,6 +171,22 @@ class StageContext:
     personal_data_scrubbed: bool = False
     # Bytes of the run's input files (0 when unknown): stages size their aggregation passes by it.
     input_bytes: int = 0
+
+
+# A section of the run report: its key in report.json, its Markdown, and its data for report.json.
+ReportSection = tuple[str, str, dict]
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What a stage may read of a finished run to write its report section."""
+
+    work_folders: list[Path]  # the stage's work folders, one per time the config uses it, in order
+    output_folder: Path  # the run's output folder: plots go here, beside report.md
+    data_folder: Path  # the kept documents
+    output_format: str  # their format (jsonl | parquet)
+    # The generated sample's labels (ground_truth.jsonl), when the run read the generated sample.
+    ground_truth: Path | None = None
 
 
 @dataclass

@@ -23,7 +23,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from pipeline.io.charset import decode_html
-from stages.base import QUARANTINED, Ledger
+from pipeline.ledger import QUARANTINED, Ledger
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 DEFAULT_MAX_RECORD_BYTES = 64_000_000

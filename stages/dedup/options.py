@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from stages.base import Pass, StageContext, StageOptions
+from stages.base import Pass, ReportContext, ReportSection, StageContext, StageOptions
 from stages.dedup.bands import default_bands_rows
 from stages.dedup.excerpts import RecordClusterExcerpts
 from stages.dedup.find import AttachWorseSide, FindCandidates, VerifyCandidates
@@ -80,6 +80,12 @@ class MinhashDedupOptions(StageOptions):
                 "mode: redis keeps its index in Redis; index.against and index.save apply to the other modes"
             )
         return self
+
+    @classmethod
+    def report_section(cls, context: ReportContext) -> ReportSection | None:
+        from stages.dedup.report import near_duplicates_section
+
+        return near_duplicates_section(context)
 
     def build(self, context: StageContext) -> list:
         bands, rows = (self.bands, self.rows) if self.bands else default_bands_rows(self.threshold, self.num_perm)

@@ -7,16 +7,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from stages.base import ReportContext, ReportSection
 from stages.dedup.excerpts import largest_clusters, read_excerpts
 
 PLOT_NAME = "near_duplicates.png"
 
 
-def near_duplicates_section(work: Path, out: Path) -> tuple[str, str, dict] | None:
-    """(report key, Markdown, data) from every minhash_dedup stage's summary, or None when none ran."""
-    summaries = sorted(work.glob("*-minhash_dedup/summary.json"))
+def near_duplicates_section(context: ReportContext) -> ReportSection | None:
+    """From every minhash_dedup stage's summary, or None when none wrote one."""
+    summaries = [folder / "summary.json" for folder in context.work_folders if (folder / "summary.json").exists()]
     if not summaries:
         return None
+    out = context.output_folder
     lines, data = ["## Near-duplicates (MinHash)"], {}
     for path in summaries:
         summary = json.loads(path.read_text())

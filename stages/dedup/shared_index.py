@@ -19,7 +19,8 @@ import numpy as np
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.utils.batching import batched
 
-from stages.base import CorpusStep, Drop, Ledger
+from pipeline.ledger import Ledger
+from stages.base import CorpusStep, Drop
 from stages.dedup.signature import MinHasher, ShingleSettings
 
 

@@ -23,7 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
 
-from stages.base import CorpusStep, Ledger
+from pipeline.ledger import Ledger
+from stages.base import CorpusStep
 from stages.dedup.bands import bucket_hashes
 from stages.dedup.keys import KeyAssigner, key_field, reference_keys
 from stages.dedup.partitioned import PartitionedWriter, files_in, mix64, partition_of, read_shard, shard_range

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from stages.base import Pass, StageContext, StageOptions
+from stages.base import Pass, ReportContext, ReportSection, StageContext, StageOptions
 from stages.mds.publish import PublishDataset
 from stages.mds.scatter import ScatterToBuckets
 from stages.mds.upload import UploadDataset
@@ -94,6 +94,12 @@ class MdsOptions(StageOptions):
     @staticmethod
     def import_libraries() -> None:
         streaming_module("streaming.base.format.mds.writer")  # with streaming.base.util, for publish
+
+    @classmethod
+    def report_section(cls, context: ReportContext) -> ReportSection | None:
+        from stages.mds.report import training_data_section
+
+        return training_data_section(context)
 
     def build(self, context: StageContext) -> list:
         tokenizer = None

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from stages.base import StageContext, StageOptions
+from stages.base import ReportContext, ReportSection, StageContext, StageOptions
 from stages.pii.entities import (
     DEFAULT_ENTITIES,
     DEFAULT_MODEL,
@@ -101,6 +101,15 @@ class PiiOptions(StageOptions):
 
     def action_for(self, entity_type: str) -> Action:
         return self.policy.get(entity_type, self.policy["default"])
+
+    def scrubs_names(self) -> bool:
+        return "PERSON" in self.entity_types()
+
+    @classmethod
+    def report_section(cls, context: ReportContext) -> ReportSection | None:
+        from stages.pii.report import personal_data_section
+
+        return personal_data_section(context)
 
     @staticmethod
     def import_libraries() -> None:

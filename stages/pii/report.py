@@ -7,14 +7,20 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from stages.base import ReportContext, ReportSection
+
 PLOT_NAME = "personal_data.png"
 
 
-def personal_data_section(work: Path, out: Path, planted: dict | None = None) -> tuple[str, str, dict] | None:
-    """`planted`: for a run on the generated sample, `planted_and_left`'s counts per type."""
-    folders = sorted(p for p in work.glob("*-pii") if (p / "summary").is_dir())
+def personal_data_section(context: ReportContext) -> ReportSection | None:
+    """Every pii stage's summary counts; on the generated sample, also each planted type kept and left."""
+    folders = [folder for folder in context.work_folders if (folder / "summary").is_dir()]
     if not folders:
         return None
+    out = context.output_folder
+    planted = context.ground_truth and planted_and_left(
+        context.ground_truth, context.data_folder, context.output_format
+    )
     counts: Counter = Counter()
     for folder in folders:
         for path in (folder / "summary").glob("*.json"):

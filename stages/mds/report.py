@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from stages.base import ReportContext, ReportSection
+from stages.mds.publish import dataset_folder
 
-def training_data_section(dataset: Path) -> tuple[str, str, dict] | None:
-    """(report key, Markdown, data), or None when the run wrote no MDS dataset."""
+
+def training_data_section(context: ReportContext) -> ReportSection | None:
+    """From the published dataset's manifest, or None when the run wrote no MDS dataset."""
+    dataset = Path(dataset_folder(str(context.output_folder)))
     manifest_path = dataset / "manifest.json"
     if not manifest_path.exists():
         return None
