@@ -40,7 +40,7 @@ def _in_batches(analyzer, texts: list[str]) -> list:
     """Our analyzer's findings, in the batches the pii step hands it."""
     from stages.pii.steps import ScrubPersonalData
 
-    size = ScrubPersonalData.BATCH_DOCUMENTS
+    size = ScrubPersonalData.batch_size
     return [found for i in range(0, len(texts), size) for found in analyzer.analyze_many(texts[i : i + size])]
 
 
@@ -68,7 +68,7 @@ def _against_whole(analyzer, texts: list[str], name: str) -> tuple[float, float]
     sides alike: the ratio is what the benchmark is for. Fails unless the findings are identical."""
     from stages.pii.steps import ScrubPersonalData
 
-    size = ScrubPersonalData.BATCH_DOCUMENTS
+    size = ScrubPersonalData.batch_size
     ours, bare, ours_seconds, bare_seconds = [], [], 0.0, 0.0
     for i in range(0, len(texts), size):
         batch = texts[i : i + size]

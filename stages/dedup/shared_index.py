@@ -17,10 +17,8 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 from datatrove.data import Document, DocumentsPipeline
-from datatrove.utils.batching import batched
 
-from pipeline.ledger import Ledger
-from stages.base import CorpusStep, Drop
+from stages.base import CorpusStep, Drop, TaskError
 from stages.dedup.signature import MinHasher, ShingleSettings
 
 
@@ -62,7 +60,6 @@ class SharedIndexDedup(CorpusStep):
         self.threshold = threshold
         self.bands, self.rows = bands, rows
         self.batch_size = batch_size
-        self._duplicates: set[str] = set()
 
     def _connect(self):
         import redis
@@ -79,30 +76,44 @@ class SharedIndexDedup(CorpusStep):
         return client, lsh
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        client, lsh = self._connect()
-        hasher = MinHasher(self.num_perm, self.seed, self.shingles)
-        # One ledger for the task, whatever the number of batches (reopening it per batch truncated it).
-        with Ledger(self.ledger_folder, self.ledger_name, rank) as ledger:
-            for batch in batched(data or (), self.batch_size):
-                yield from self._decide_and_pass(batch, client, lsh, hasher, ledger)
+        self._client, self._lsh = self._connect()
+        self._hasher = MinHasher(self.num_perm, self.seed, self.shingles)
+        yield from super().run(data, rank, world_size)
 
-    def _decide_and_pass(self, batch, client, lsh, hasher, ledger):
-        signatures = hasher.signatures([doc.text for doc in batch])
+    def process(self, doc: Document) -> Document:
+        outcome = self.process_batch([doc])[0]
+        if isinstance(outcome, Drop):
+            raise outcome
+        return outcome
+
+    def process_batch(self, docs: list[Document]) -> list[Document | Drop]:
+        import redis
+
+        client, lsh, hasher = self._client, self._lsh, self._hasher
+        signatures = hasher.signatures([doc.text for doc in docs])
+        try:
+            return self._decide(docs, client, lsh, hasher, signatures)
+        except redis.RedisError as error:
+            raise TaskError(f"Redis failed ({type(error).__name__}); rerun once it is reachable") from error
+
+    def _decide(self, docs, client, lsh, hasher, signatures) -> list[Document | Drop]:
         signature_key = f"{self.basename}_signatures"
+        outcomes: list[Document | Drop] = []
         with client.lock(f"{self.basename}_lock", timeout=300, blocking_timeout=3600):
-            for doc, signature in zip(batch, signatures, strict=True):
+            for doc, signature in zip(docs, signatures, strict=True):
                 lean = hasher.lean(signature)
                 candidates = list(lsh.query(lean))
                 if doc.id in candidates:
                     self.stat_update("already_indexed")
+                elif self._duplicates_any(client, signature_key, candidates, signature):
+                    outcomes.append(Drop("near_duplicate"))
                     continue
-                if self._duplicates_any(client, signature_key, candidates, signature):
-                    self._duplicates.add(doc.id)
-                    continue
-                lsh.insert(doc.id, lean, check_duplication=False)
-                client.hset(signature_key, doc.id, signature.astype(np.uint32).tobytes())
-                self.stat_update("indexed")
-        yield from self.run_with_ledger(iter(batch), ledger)
+                else:
+                    lsh.insert(doc.id, lean, check_duplication=False)
+                    client.hset(signature_key, doc.id, signature.astype(np.uint32).tobytes())
+                    self.stat_update("indexed")
+                outcomes.append(doc)
+        return outcomes
 
     def _duplicates_any(self, client, signature_key: str, candidates: list, signature: np.ndarray) -> bool:
         if not candidates:
@@ -114,9 +125,3 @@ class SharedIndexDedup(CorpusStep):
                 if np.count_nonzero(other == signature) >= self.threshold * self.num_perm:
                     return True
         return False
-
-    def process(self, doc: Document) -> Document:
-        if doc.id in self._duplicates:
-            self._duplicates.discard(doc.id)
-            raise Drop("near_duplicate")
-        return doc

@@ -23,14 +23,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
 
-from pipeline.ledger import Ledger
 from stages.base import CorpusStep
 from stages.dedup.bands import bucket_hashes
 from stages.dedup.keys import KeyAssigner, key_field, reference_keys
 from stages.dedup.partitioned import PartitionedWriter, files_in, mix64, partition_of, read_shard, shard_range
 from stages.dedup.signature import MinHasher, ShingleSettings
 
-BATCH = 1000
 INDEX_FILE = "index.parquet"
 INDEX_MANIFEST = "index.json"
 SIGNATURES = pa.schema(
@@ -67,9 +65,10 @@ class Banding:
 class MinhashSignatures(CorpusStep):
     """Reads `doc.text`; writes the document's run key to `metadata[key_field]`; writes its signature,
     shingle hashes and band buckets to `<folder>/signatures/` and `<folder>/buckets/` (see the module
-    docstring), `BATCH` documents at a time. Stats: the base step's counts."""
+    docstring), `batch_size` documents at a time. Stats: the base step's counts."""
 
     name = "minhash_dedup.signatures"
+    batch_size = 1000
 
     def __init__(self, folder: str, banding: Banding, seed: int, shingles: ShingleSettings):
         super().__init__()
@@ -77,59 +76,51 @@ class MinhashSignatures(CorpusStep):
         self.key_field = key_field(folder)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        hasher = MinHasher(self.banding.num_perm, self.seed, self.shingles)
-        keys = KeyAssigner(rank)
+        self._hasher = MinHasher(self.banding.num_perm, self.seed, self.shingles)
+        self._keys = KeyAssigner(rank)
         name = f"{rank:05d}.parquet"
         # Memory bound: about 15 MB of signature rows and 15 MB of bucket rows before each flush.
-        signatures = PartitionedWriter(os.path.join(self.folder, "signatures", name), SIGNATURES, 1 << 13)
-        buckets = PartitionedWriter(os.path.join(self.folder, "buckets", name), BUCKETS, 1 << 18)
-        with Ledger(self.ledger_folder, self.ledger_name, rank) as ledger, signatures, buckets:
-            batch: list[Document] = []
-            for doc in data or ():
-                batch.append(doc)
-                if len(batch) == BATCH:
-                    yield from self._write(batch, hasher, keys, signatures, buckets, ledger)
-                    batch = []
-            if batch:
-                yield from self._write(batch, hasher, keys, signatures, buckets, ledger)
-
-    def _write(self, batch, hasher, keys, signatures, buckets, ledger):
-        passed = list(self.run_with_ledger(iter(batch), ledger))  # counts and accounts each document
-        texts = [doc.text for doc in passed]
-        with self.track_time(unit="batch"):
-            hashes, offsets = hasher.shingle_hashes_batch(texts)
-            values = hasher.signatures_of(hashes, offsets)
-            batch_keys = keys.take(len(passed))
-            ids = pa.array([doc.id for doc in passed], pa.string())
-            lengths = np.array([len(t) for t in texts], dtype=np.int64)
-            signatures.add(
-                {
-                    "partition": home_partition(batch_keys),
-                    "key": batch_keys,
-                    "id": ids,
-                    "length": lengths,
-                    "signature": [s.tobytes() for s in values],
-                    "shingles": [np.unique(hashes[offsets[i] : offsets[i + 1]]).tobytes() for i in range(len(passed))],
-                }
-            )
-            band = self.banding
-            hashed = bucket_hashes(values, band.bands, band.rows).ravel()
-            owner = np.repeat(np.arange(len(passed)), band.bands)
-            buckets.add(
-                {
-                    "partition": partition_of(hashed),
-                    "bucket": hashed,
-                    "key": batch_keys[owner],
-                    "length": lengths[owner],
-                    "id": ids.take(pa.array(owner)),
-                }
-            )
-        for doc, key in zip(passed, batch_keys.tolist(), strict=True):
-            doc.metadata[self.key_field] = key
-            yield doc
+        self._signatures = PartitionedWriter(os.path.join(self.folder, "signatures", name), SIGNATURES, 1 << 13)
+        self._buckets = PartitionedWriter(os.path.join(self.folder, "buckets", name), BUCKETS, 1 << 18)
+        with self._signatures, self._buckets:
+            yield from super().run(data, rank, world_size)
 
     def process(self, doc: Document) -> Document:
-        return doc
+        return self.process_batch([doc])[0]
+
+    def process_batch(self, docs: list[Document]) -> list[Document]:
+        texts = [doc.text for doc in docs]
+        hasher = self._hasher
+        hashes, offsets = hasher.shingle_hashes_batch(texts)
+        values = hasher.signatures_of(hashes, offsets)
+        batch_keys = self._keys.take(len(docs))
+        ids = pa.array([doc.id for doc in docs], pa.string())
+        lengths = np.array([len(t) for t in texts], dtype=np.int64)
+        self._signatures.add(
+            {
+                "partition": home_partition(batch_keys),
+                "key": batch_keys,
+                "id": ids,
+                "length": lengths,
+                "signature": [s.tobytes() for s in values],
+                "shingles": [np.unique(hashes[offsets[i] : offsets[i + 1]]).tobytes() for i in range(len(docs))],
+            }
+        )
+        band = self.banding
+        hashed = bucket_hashes(values, band.bands, band.rows).ravel()
+        owner = np.repeat(np.arange(len(docs)), band.bands)
+        self._buckets.add(
+            {
+                "partition": partition_of(hashed),
+                "bucket": hashed,
+                "key": batch_keys[owner],
+                "length": lengths[owner],
+                "id": ids.take(pa.array(owner)),
+            }
+        )
+        for doc, key in zip(docs, batch_keys.tolist(), strict=True):
+            doc.metadata[self.key_field] = key
+        return docs
 
 
 def run_files(folder: str, kind: str) -> list[str]:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import gc
 import ipaddress
-import itertools
 import json
 import os
 import re
-from collections import Counter, deque
+from collections import Counter
 from pathlib import Path
 
 from datatrove.data import Document, DocumentsPipeline
 
-from stages.base import CorpusStep, Drop
+from stages.base import CorpusStep, Drop, outcome_of
 from stages.pii.entities import CONTEXT_REQUIRED, NER_ENTITIES
 
 
@@ -50,7 +49,7 @@ class ScrubPersonalData(CorpusStep):
 
     name = "pii"
     # Documents analyzed together: the analyzer's vector work then costs its fixed price once per batch.
-    BATCH_DOCUMENTS = 64
+    batch_size = 64
 
     def __init__(self, options, work_folder: str, secret: bytes | None, erasure=None):
         super().__init__()
@@ -61,7 +60,6 @@ class ScrubPersonalData(CorpusStep):
         self._analyzer = None
         self._anonymizer = None
         self._operators = None
-        self._analyzed: deque = deque()  # (document, its findings) for the documents about to be processed
 
     # Built per task, not pickled with the step: presidio's engines hold compiled state and spaCy.
     def _setup(self) -> None:
@@ -101,13 +99,12 @@ class ScrubPersonalData(CorpusStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         self._setup()
         self._counts = Counter()
-        self._analyzed.clear()
         self._log = None
         if self.options.findings_log:
             os.makedirs(Path(self.work_folder, "findings"), exist_ok=True)
             self._log = open(Path(self.work_folder, "findings", f"{rank:05d}.jsonl"), "w", encoding="utf-8")
         try:
-            yield from super().run(self._analyzed_in_batches(data), rank, world_size)
+            yield from super().run(data, rank, world_size)
         finally:
             if self._log:
                 self._log.close()
@@ -115,34 +112,21 @@ class ScrubPersonalData(CorpusStep):
             summary.mkdir(parents=True, exist_ok=True)
             (summary / f"{rank:05d}.json").write_text(json.dumps(dict(self._counts), sort_keys=True))
 
-    def _analyzed_in_batches(self, data: DocumentsPipeline):
-        """The documents as they come, each batch analyzed before its documents go on to `process`."""
-        documents = iter(data or ())
-        while batch := list(itertools.islice(documents, self.BATCH_DOCUMENTS)):
-            try:
-                with self.track_time():
-                    found = self._analyzer.analyze_many([doc.text for doc in batch])
-            except Exception:  # noqa: BLE001 - `process` analyzes each alone: only a bad one is quarantined
-                found = [None] * len(batch)
-            self._analyzed.extend(zip(batch, found, strict=True))
-            yield from batch
-
-    def _findings_of(self, doc: Document) -> list:
-        """Its batch's findings; the entries before it are of documents dropped before they were read."""
-        while self._analyzed:
-            analyzed, findings = self._analyzed.popleft()
-            if analyzed is doc:
-                return findings if findings is not None else self._analyzer.analyze(doc.text)
-        return self._analyzer.analyze(doc.text)
+    def process_batch(self, docs: list[Document]) -> list[Document | Exception]:
+        found = self._analyzer.analyze_many([doc.text for doc in docs])
+        return [outcome_of(self._scrub, doc, findings) for doc, findings in zip(docs, found, strict=True)]
 
     def process(self, doc: Document) -> Document:
+        return self._scrub(doc, self._analyzer.analyze(doc.text))
+
+    def _scrub(self, doc: Document, found: list) -> Document:
         erasure = self._erasure.value
         if erasure is not None:
             request = erasure.request_in(doc.text, doc.metadata.get("url"))
             if request is not None:
                 self._counts["dropped/erasure"] += 1
                 raise Drop(f"erasure/{request}")
-        findings = self._replaceable(doc.text, self._findings_of(doc))
+        findings = self._replaceable(doc.text, found)
         if not findings:
             doc.metadata["pii_findings"] = 0
             return doc
