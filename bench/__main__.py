@@ -8,9 +8,22 @@ import platform
 import sys
 from pathlib import Path
 
-from bench import dedup_e2e, dedup_scale, e2e, html, minhash, normalize, pii, redis_memory, training_data, workers
+from bench import (
+    cli_start,
+    dedup_e2e,
+    dedup_scale,
+    e2e,
+    html,
+    minhash,
+    normalize,
+    pii,
+    redis_memory,
+    training_data,
+    workers,
+)
 
 BENCHMARKS = {
+    "cli_start": cli_start.run,
     "normalize": normalize.run,
     "training_data": training_data.run,
     "html": html.run,

@@ -392,12 +392,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # --help and usage errors exit here, before any heavy import
     from pipeline.config import ConfigError
     from pipeline.run_lock import FolderLocked
     from pipeline.runner import RunError
     from pipeline.shards import DamagedDatasetError
 
-    args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
     except (ConfigError, RunError, FolderLocked, DamagedDatasetError) as error:

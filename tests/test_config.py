@@ -146,3 +146,18 @@ def test_the_readme_config_example_is_valid():
     block = readme.split("## A config", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
     config = parse_config(yaml.safe_load(block), source="README.md")
     assert [stage.stage for stage in config.stages][-1] == "mds"
+
+
+@pytest.mark.parametrize("command", [["--help"], ["run", "--help"], ["budget", "--help"]])
+def test_help_answers_without_importing_the_engine(command):
+    """`--help` must answer at once: datatrove, the stages and their libraries load only for real work
+    (its speed is measured in `make bench`: cli_start)."""
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "pipeline.cli", *command], cwd=ROOT, capture_output=True, text=True
+    )
+    assert completed.returncode == 0 and "usage: corpus-prep" in completed.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in completed.stderr.splitlines() if "|" in line}
+    assert not imported & {"datatrove", "stages", "pipeline.config", "pydantic", "numpy"}
