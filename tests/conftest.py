@@ -15,6 +15,20 @@ def small_sample(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def default_run(small_sample, tmp_path_factory):
+    """configs/default.yaml on the small sample (2 tasks, vocabulary 1024, samples of 256 tokens), run
+    once for the tests that only read its output (the reference for Ray, Slurm and the lock, the leak
+    search): (output folder, RunResult). Tests must not write into it."""
+    from pipeline.config import parse_config
+    from pipeline.runner import run
+    from tests.helpers.configs import small_default_config
+
+    out = tmp_path_factory.mktemp("default-run") / "out"
+    config = small_default_config([str(small_sample / "*.warc.gz")], "warc", out, 2, 2, 1024, 256)
+    return out, run(parse_config(config), show_progress=False)
+
+
 def ground_truth(folder: Path) -> list[dict]:
     with open(folder / "ground_truth.jsonl", encoding="utf-8") as f:
         return [json.loads(line) for line in f]

@@ -905,18 +905,15 @@ def test_a_pesel_stands_alone_and_is_not_cut_out_of_a_longer_number(tmp_path):
     assert [f.entity_type for f in alone] == ["PL_PESEL"] and inside == []
 
 
-def test_a_default_run_leaves_no_removed_value_anywhere_it_writes(small_sample, tmp_path):
+def test_a_default_run_leaves_no_removed_value_anywhere_it_writes(small_sample, default_run):
     """Every file of a default run (data, work files, logs, accounting, report, MDS shards and their text
     decoded, the trained tokenizer's vocabulary) is searched for each planted value, names included, that
     the pii stage removed from its document. The names it missed are counted by the recall test above."""
     from tokenizers import Tokenizer
 
     from pipeline.shards import read_samples
-    from tests.helpers.configs import small_default_config
 
-    out = tmp_path / "out"
-    config = small_default_config([str(small_sample / "*.warc.gz")], "warc", out, 2, 2, 1024, 256)
-    run(parse_config(config), show_progress=False)
+    out, _ = default_run
     kept = {d["id"]: d["text"] for d in read_jsonl_zst(out / "data")}
     output_text = "\n".join(kept.values())
     removed = {

@@ -35,8 +35,8 @@ def _config(sample: Path, out: Path, kind: str) -> dict:
 
 
 @pytest.mark.slow
-def test_the_default_pipeline_on_ray_writes_the_same_training_data_as_locally(small_sample, tmp_path):
-    local = run(parse_config(_config(small_sample, tmp_path / "local", "local")), show_progress=False)
+def test_the_default_pipeline_on_ray_writes_the_same_training_data_as_locally(small_sample, default_run, tmp_path):
+    local_out, local = default_run
     config = _config(small_sample, tmp_path / "ray", "ray")
     for stage in config["stages"]:
         if stage["stage"] == "minhash_dedup":  # on Ray, its find as three passes of 2 tasks (locally: one pass)
@@ -44,8 +44,8 @@ def test_the_default_pipeline_on_ray_writes_the_same_training_data_as_locally(sm
     on_ray = run(parse_config(config), show_progress=False)
     assert ray.is_initialized()
     assert on_ray.accounting.to_dict() == local.accounting.to_dict()
-    assert files_under(tmp_path / "ray" / "mds") == files_under(tmp_path / "local" / "mds")
-    assert files_under(tmp_path / "ray" / "data") == files_under(tmp_path / "local" / "data")
+    assert files_under(tmp_path / "ray" / "mds") == files_under(local_out / "mds")
+    assert files_under(tmp_path / "ray" / "data") == files_under(local_out / "data")
 
 
 def test_a_failed_task_on_ray_fails_the_run_naming_it_and_its_log(small_sample, tmp_path):

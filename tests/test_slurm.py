@@ -15,7 +15,7 @@ import yaml
 
 from pipeline.config import parse_config
 from pipeline.layout import RunLayout
-from pipeline.runner import prepare_output, run
+from pipeline.runner import prepare_output
 from pipeline.slurm import dry_run
 from tests.helpers.configs import files_under, small_default_config
 from tests.helpers.sbatch_grammar import problems
@@ -149,16 +149,14 @@ def test_real_sbatch_accepts_every_generated_script(small_sample, tmp_path):
 @pytest.mark.slurm
 @pytest.mark.slow
 @slurm
-def test_the_default_pipeline_on_slurm_writes_the_same_training_data_as_locally(small_sample, tmp_path):
+def test_the_default_pipeline_on_slurm_writes_the_same_training_data_as_locally(small_sample, default_run, tmp_path):
     jobs = _submit(_slurm_config(small_sample, tmp_path / "out"), tmp_path)
     _wait_for(jobs["corpus-prep-finish"])
     finish_log = next((tmp_path / "out" / "logs" / "slurm").glob("finish-*.out")).read_text()
     assert "done: read 160" in finish_log, finish_log[-2000:]
-    local = run(parse_config(small_default_config(
-        [str(small_sample / "*.warc.gz")], "warc", tmp_path / "local", 2, 2, vocab_size=1024, max_seq_len=256
-    )), show_progress=False)  # fmt: skip
-    assert files_under(tmp_path / "out" / "mds") == files_under(tmp_path / "local" / "mds")
-    assert files_under(tmp_path / "out" / "data") == files_under(tmp_path / "local" / "data")
+    local_out, local = default_run
+    assert files_under(tmp_path / "out" / "mds") == files_under(local_out / "mds")
+    assert files_under(tmp_path / "out" / "data") == files_under(local_out / "data")
     report = (tmp_path / "out" / "report.json").read_text()
     assert str(local.accounting.kept) in report
 
