@@ -13,8 +13,10 @@ from stages.normalize import NormalizeOptions, TextNormalizer
 from stages.pii import PiiOptions
 from stages.quality import QualityOptions
 from stages.tokenize import TokenizeOptions
+from stages.url_filter import UrlFilterOptions
 
 STAGE_OPTIONS: tuple[type[StageOptions], ...] = (
+    UrlFilterOptions,
     HtmlOptions,
     NormalizeOptions,
     QualityOptions,
@@ -41,4 +43,5 @@ __all__ = [
     "StageOptions",
     "TextNormalizer",
     "TokenizeOptions",
+    "UrlFilterOptions",
 ]
