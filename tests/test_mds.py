@@ -106,6 +106,21 @@ def test_documents_are_shuffled_into_buckets_by_key_and_packed_in_key_order(data
     assert len(packed) >= len(kept) - BUCKETS * 2 and packed <= set(kept)
 
 
+def test_the_dataset_folder_loads_as_a_transformers_tokenizer(dataset):
+    """llm-foundry's `tokenizer: name: <folder>` goes through AutoTokenizer, which needs
+    tokenizer_config.json beside tokenizer.json; the ids must be the ones the samples hold."""
+    from transformers import AutoTokenizer
+
+    loaded = AutoTokenizer.from_pretrained(str(dataset))  # a local folder: nothing is downloaded
+    raw = Tokenizer.from_file(str(dataset / "tokenizer.json"))
+    assert loaded.eos_token == "<|endoftext|>" and loaded.eos_token_id == raw.token_to_id("<|endoftext|>")
+    assert loaded.pad_token_id == loaded.eos_token_id
+    assert loaded.model_max_length == MAX_SEQ_LEN
+    text = "The harbour lantern flickers beside 42 quiet windmills."
+    assert loaded(text, add_special_tokens=False)["input_ids"] == raw.encode(text, add_special_tokens=False).ids
+    assert loaded.decode(raw.encode(text).ids) == text
+
+
 def test_samples_are_the_documents_tokens_with_eos_cut_every_max_seq_len(dataset):
     """Token for token, the samples (in packing order) are the kept documents encoded afresh, each
     followed by EOS; and decoding them gives the documents' text back exactly."""
@@ -393,7 +408,7 @@ def test_a_publish_stopped_after_merging_the_index_completes_on_rerun(small_samp
     published = _shard_files(out / "mds")  # not the shared `dataset`: reading it decompresses shards beside it
     # The state a publish killed between merging the buckets' indexes and its final rename leaves behind.
     (out / "mds").rename(out / "mds.partial")
-    for name in ("manifest.json", "provenance.parquet", "tokenizer.json"):
+    for name in ("manifest.json", "provenance.parquet", "tokenizer.json", "tokenizer_config.json"):
         (out / "mds.partial" / name).unlink()
     publish_logs = next((out / "logs").glob("*-mds.publish"))
     shutil.rmtree(publish_logs / "completions")

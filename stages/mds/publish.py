@@ -100,6 +100,7 @@ class PublishDataset(PipelineStep):
             tokenizer.save(os.path.join(partial, TOKENIZER_FILE))
             bos, eos = self.tokenizer.special_ids(tokenizer)
             vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
+            _write_transformers_config(partial, self.tokenizer, settings["max_seq_len"])
             manifest |= {
                 "dtype": token_dtype(vocab_size),
                 "vocab_size": vocab_size,
@@ -159,3 +160,24 @@ class PublishDataset(PipelineStep):
         if totals["tokens_in"] != totals["tokens_written"] + totals["tail_dropped"] + totals["truncated"]:
             raise RuntimeError(f"token accounting broken: {totals}; this is a bug, please report it")
         return pa.concat_tables(tables), totals
+
+
+def _write_transformers_config(folder: str, artifact, max_seq_len: int) -> None:
+    """`tokenizer_config.json` and `special_tokens_map.json` beside `tokenizer.json`, so the dataset
+    folder loads with `AutoTokenizer.from_pretrained` (llm-foundry's `tokenizer: name: <folder>`).
+
+    Written directly rather than by transformers' `save_pretrained`: importing transformers costs about
+    3 s in this one-task pass, for two small files whose keys transformers documents."""
+    special = {"bos_token": artifact.bos_token, "eos_token": artifact.eos_token}
+    special = {key: token for key, token in special.items() if token is not None}
+    if artifact.eos_token is not None:
+        special["pad_token"] = artifact.eos_token  # what llm-foundry and most causal-LM setups pad with
+    config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "model_max_length": max_seq_len,
+        "clean_up_tokenization_spaces": False,
+        **special,
+    }
+    for name, content in (("tokenizer_config.json", config), ("special_tokens_map.json", special)):
+        with open(os.path.join(folder, name), "w") as f:
+            json.dump(content, f, indent=2)
