@@ -5,6 +5,7 @@
 
 import pipeline  # noqa: F401  (first: keeps document text out of loguru tracebacks, see pipeline/__init__.py)
 from stages.base import CorpusStep, Drop, Pass, StageContext, StageOptions
+from stages.decontaminate import DecontaminateOptions
 from stages.dedup import MinhashDedupOptions
 from stages.exact_dedup import ExactDedupOptions
 from stages.html import HtmlOptions
@@ -24,12 +25,14 @@ STAGE_OPTIONS: tuple[type[StageOptions], ...] = (
     MinhashDedupOptions,
     PiiOptions,
     TokenizeOptions,
+    DecontaminateOptions,
     MdsOptions,
 )
 
 __all__ = [
     "STAGE_OPTIONS",
     "CorpusStep",
+    "DecontaminateOptions",
     "Drop",
     "ExactDedupOptions",
     "HtmlOptions",
