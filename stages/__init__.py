@@ -9,6 +9,7 @@ from stages.decontaminate import DecontaminateOptions
 from stages.dedup import MinhashDedupOptions
 from stages.exact_dedup import ExactDedupOptions
 from stages.html import HtmlOptions
+from stages.language import LanguageOptions
 from stages.mds import MdsOptions
 from stages.normalize import NormalizeOptions, TextNormalizer
 from stages.pii import PiiOptions
@@ -19,6 +20,7 @@ from stages.url_filter import UrlFilterOptions
 STAGE_OPTIONS: tuple[type[StageOptions], ...] = (
     UrlFilterOptions,
     HtmlOptions,
+    LanguageOptions,
     NormalizeOptions,
     QualityOptions,
     ExactDedupOptions,
@@ -36,6 +38,7 @@ __all__ = [
     "Drop",
     "ExactDedupOptions",
     "HtmlOptions",
+    "LanguageOptions",
     "MdsOptions",
     "MinhashDedupOptions",
     "NormalizeOptions",
