@@ -137,17 +137,19 @@ class DecontaminateOptions(StageOptions):
 
     @field_validator("benchmarks")
     @classmethod
-    def _files_exist(cls, paths: list[str]) -> list[str]:
-        missing = [path for path in paths if not os.path.isfile(path)]
-        if missing:
-            raise ValueError(f"benchmark file(s) not found: {', '.join(missing)}")
+    def _names_differ(cls, paths: list[str]) -> list[str]:
         names = [benchmark_name(path) for path in paths]
         if len(set(names)) != len(names):
             raise ValueError(f"two benchmark files share a name ({', '.join(names)}): rename one")
-        return [os.path.abspath(path) for path in paths]
+        return paths
 
     def build(self, context: StageContext) -> list:
-        return [Decontaminate(self, context.work_folder)]
+        # Checked when the run is planned, not when the config is read: a config stays checkable anywhere.
+        missing = [path for path in self.benchmarks if not os.path.isfile(path)]
+        if missing:
+            raise ValueError(f"benchmark file(s) not found: {', '.join(missing)}")
+        located = self.model_copy(update={"benchmarks": [os.path.abspath(path) for path in self.benchmarks]})
+        return [Decontaminate(located, context.work_folder)]
 
     @classmethod
     def report_section(cls, context: ReportContext) -> ReportSection | None:

@@ -8,12 +8,15 @@ bundled "lite" model). `make bench language` measures it beside resiliparse's bu
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from pathlib import Path
 from typing import Literal
 
 from datatrove.data import Document
 from pydantic import Field
 
-from stages.base import CorpusStep, Drop, StageContext, StageOptions
+from stages.base import CorpusStep, Drop, ReportContext, ReportSection, StageContext, StageOptions
 
 LANGUAGE_KEY = "language"
 SCORE_KEY = "language_score"
@@ -31,15 +34,27 @@ class IdentifyLanguage(CorpusStep):
     `metadata.language_score` (its probability, 0-1). Drops `language/<code>` when `keep` is set and
     does not hold the language, `language_score/<code>` when the score is under that language's minimum.
 
-    Stats: `language/<code>` for every document identified, plus the base step's counts.
+    Stats: `language/<code>` for every document identified, plus the base step's counts;
+    `<work>/summary/<rank>.json` holds documents identified and kept per language, for the report.
     """
 
     name = "language"
 
-    def __init__(self, options: LanguageOptions):
+    def __init__(self, options: LanguageOptions, work_folder: str):
         super().__init__()
         self.options = options
+        self.work_folder = work_folder
         self._detector = None
+        self._counts: Counter = Counter()
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        self._counts = Counter()
+        try:
+            yield from super().run(data, rank, world_size)
+        finally:
+            summary = Path(self.work_folder, "summary")
+            summary.mkdir(parents=True, exist_ok=True)
+            (summary / f"{rank:05d}.json").write_text(json.dumps(dict(self._counts), sort_keys=True))
 
     def process(self, doc: Document) -> Document:
         if self._detector is None:
@@ -49,11 +64,13 @@ class IdentifyLanguage(CorpusStep):
         doc.metadata[LANGUAGE_KEY] = language
         doc.metadata[SCORE_KEY] = round(score, 4)
         self.stat_update(f"language/{language}")
+        self._counts[f"identified/{language}"] += 1
         options = self.options
         if options.keep is not None and language not in options.keep:
             raise Drop(f"language/{language}")
         if score < options.min_score_by_language.get(language, options.min_score):
             raise Drop(f"language_score/{language}")
+        self._counts[f"kept/{language}"] += 1
         return doc
 
 
@@ -67,7 +84,31 @@ class LanguageOptions(StageOptions):
     chars: int = Field(2000, ge=50, description="characters of each document the model reads")
 
     def build(self, context: StageContext) -> list:
-        return [IdentifyLanguage(self)]
+        return [IdentifyLanguage(self, context.work_folder)]
+
+    @classmethod
+    def report_section(cls, context: ReportContext) -> ReportSection | None:
+        counts: Counter = Counter()
+        for folder in context.work_folders:
+            for path in sorted(Path(folder, "summary").glob("*.json")):
+                counts.update(json.loads(path.read_text()))
+        if not counts:
+            return None
+        languages = sorted({key.split("/", 1)[1] for key in counts}, key=lambda lang: -counts[f"identified/{lang}"])
+        data = {
+            lang: {"identified": counts[f"identified/{lang}"], "kept": counts[f"kept/{lang}"]} for lang in languages
+        }
+        lines = [
+            "## Languages",
+            "",
+            "Documents per language as identified, and kept by the language stage (tokens per language: set "
+            "`budget.source_key: language`).",
+            "",
+            "| language | identified | kept |",
+            "|---|---:|---:|",
+        ]
+        lines += [f"| {lang} | {row['identified']:,} | {row['kept']:,} |" for lang, row in data.items()]
+        return "languages", "\n".join(lines), data
 
     @staticmethod
     def import_libraries() -> None:

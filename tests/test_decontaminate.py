@@ -58,6 +58,8 @@ def test_flagging_keeps_the_documents_and_marks_them(small_sample, tmp_path):
     assert flagged[planted["id"]]["contaminated_task"] == "quiz"
 
 
-def test_a_missing_benchmark_file_is_a_config_error(small_sample, tmp_path):
-    with pytest.raises(ConfigError, match="not found"):
-        parse_config(_config(small_sample, tmp_path / "out", [str(tmp_path / "absent.jsonl")]))
+def test_a_missing_benchmark_file_is_a_config_error_before_anything_runs(small_sample, tmp_path):
+    config = parse_config(_config(small_sample, tmp_path / "out", [str(tmp_path / "absent.jsonl")]))
+    with pytest.raises(ConfigError, match="stages.1 \\(decontaminate\\): benchmark file\\(s\\) not found"):
+        run(config, show_progress=False)
+    assert not (tmp_path / "out").exists()

@@ -25,7 +25,8 @@ def test_the_sample_languages_are_identified_and_the_others_dropped(small_sample
         "output": {"folder": str(tmp_path / "out"), "format": "jsonl"},
         "executor": {"tasks": 2, "workers": 1},
     }
-    accounting = run(parse_config(config), show_progress=False).accounting
+    result = run(parse_config(config), show_progress=False)
+    accounting = result.accounting
     truth = {row["id"]: row["language"] for row in ground_truth(small_sample)}
     kept = read_jsonl_zst(tmp_path / "out" / "data")
     assert kept and all(doc["metadata"]["language"] in ("en", "de") for doc in kept)
@@ -40,6 +41,9 @@ def test_the_sample_languages_are_identified_and_the_others_dropped(small_sample
     assert {truth[i] for i, reason in dropped.items() if reason.startswith("language/")} <= {"es", "fr"}
     assert sum(reason in ("language/es", "language/fr") for reason in dropped.values()) > 0
     assert accounting.balanced
+    section = result.report["languages"]
+    assert set(section) == {"en", "de", "es", "fr"} and section["es"]["kept"] == 0
+    assert sum(row["kept"] for row in section.values()) == len(kept)
 
 
 def test_a_per_language_minimum_score_drops_with_its_reason(tmp_path, offline):
@@ -48,7 +52,8 @@ def test_a_per_language_minimum_score_drops_with_its_reason(tmp_path, offline):
     from stages.base import StageContext
     from stages.language import LanguageOptions
 
-    (step,) = LanguageOptions(min_score_by_language={"en": 0.999}).build(StageContext(str(tmp_path), str(tmp_path), 1))
+    context = StageContext(str(tmp_path), str(tmp_path), 1)
+    (step,) = LanguageOptions(min_score_by_language={"en": 0.999}).build(context)
     docs = [Document(text="ok then", id="0"), Document(text="Der Hund läuft schnell über die grüne Wiese.", id="1")]
     assert [doc.id for doc in step.run(iter(docs))] == ["1"]
     assert step.stats["dropped/language_score/en"].total == 1
