@@ -13,7 +13,9 @@ A stage's options are a pydantic model (`StageOptions`) that the YAML config val
 from __future__ import annotations
 
 import itertools
+import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -211,6 +213,24 @@ class ReportContext:
     output_format: str  # their format (jsonl | parquet)
     # The generated sample's labels (ground_truth.jsonl), when the run read the generated sample.
     ground_truth: Path | None = None
+
+
+def write_summary(work_folder: str, rank: int, counts: dict) -> None:
+    """A task's counts for its stage's report section: `<work>/summary/<rank>.json`."""
+    folder = Path(work_folder, "summary")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{rank:05d}.json").write_text(json.dumps(dict(counts), sort_keys=True))
+
+
+def read_summaries(work_folders: list[Path]) -> Counter | None:
+    """Every task's `write_summary` counts, added up; None when no task wrote any."""
+    paths = [path for folder in work_folders for path in sorted(Path(folder, "summary").glob("*.json"))]
+    if not paths:
+        return None
+    counts: Counter = Counter()
+    for path in paths:
+        counts.update(json.loads(path.read_text()))
+    return counts
 
 
 @dataclass

@@ -13,13 +13,21 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from pathlib import Path
 from typing import Literal
 
 from datatrove.data import Document
 from pydantic import Field, field_validator
 
-from stages.base import CorpusStep, Drop, ReportContext, ReportSection, StageContext, StageOptions
+from stages.base import (
+    CorpusStep,
+    Drop,
+    ReportContext,
+    ReportSection,
+    StageContext,
+    StageOptions,
+    read_summaries,
+    write_summary,
+)
 
 
 def benchmark_items(path: str, fields: list[str] | None) -> list[str]:
@@ -100,9 +108,7 @@ class Decontaminate(CorpusStep):
         try:
             yield from super().run(data, rank, world_size)
         finally:
-            summary = Path(self.work_folder, "summary")
-            summary.mkdir(parents=True, exist_ok=True)
-            (summary / f"{rank:05d}.json").write_text(json.dumps(dict(self._matched), sort_keys=True))
+            write_summary(self.work_folder, rank, self._matched)
 
     def process(self, doc: Document) -> Document:
         verdict = self._filter.filter(doc)
@@ -153,11 +159,8 @@ class DecontaminateOptions(StageOptions):
 
     @classmethod
     def report_section(cls, context: ReportContext) -> ReportSection | None:
-        matched: Counter = Counter()
-        for folder in context.work_folders:
-            for path in sorted(Path(folder, "summary").glob("*.json")):
-                matched.update(json.loads(path.read_text()))
-        if not any(Path(folder, "summary").is_dir() for folder in context.work_folders):
+        matched = read_summaries(context.work_folders)
+        if matched is None:
             return None
         lines = ["## Decontamination", "", "Documents sharing an n-gram with each benchmark:", ""]
         lines += ["| benchmark | documents |", "|---|---:|"]

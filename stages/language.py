@@ -8,15 +8,22 @@ bundled "lite" model). `make bench language` measures it beside resiliparse's bu
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from pathlib import Path
 from typing import Literal
 
 from datatrove.data import Document
 from pydantic import Field
 
-from stages.base import CorpusStep, Drop, ReportContext, ReportSection, StageContext, StageOptions
+from stages.base import (
+    CorpusStep,
+    Drop,
+    ReportContext,
+    ReportSection,
+    StageContext,
+    StageOptions,
+    read_summaries,
+    write_summary,
+)
 
 LANGUAGE_KEY = "language"
 SCORE_KEY = "language_score"
@@ -52,9 +59,7 @@ class IdentifyLanguage(CorpusStep):
         try:
             yield from super().run(data, rank, world_size)
         finally:
-            summary = Path(self.work_folder, "summary")
-            summary.mkdir(parents=True, exist_ok=True)
-            (summary / f"{rank:05d}.json").write_text(json.dumps(dict(self._counts), sort_keys=True))
+            write_summary(self.work_folder, rank, self._counts)
 
     def process(self, doc: Document) -> Document:
         if self._detector is None:
@@ -88,10 +93,7 @@ class LanguageOptions(StageOptions):
 
     @classmethod
     def report_section(cls, context: ReportContext) -> ReportSection | None:
-        counts: Counter = Counter()
-        for folder in context.work_folders:
-            for path in sorted(Path(folder, "summary").glob("*.json")):
-                counts.update(json.loads(path.read_text()))
+        counts = read_summaries(context.work_folders)
         if not counts:
             return None
         languages = sorted({key.split("/", 1)[1] for key in counts}, key=lambda lang: -counts[f"identified/{lang}"])

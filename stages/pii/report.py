@@ -7,24 +7,21 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from stages.base import ReportContext, ReportSection
+from stages.base import ReportContext, ReportSection, read_summaries
 
 PLOT_NAME = "personal_data.png"
 
 
 def personal_data_section(context: ReportContext) -> ReportSection | None:
     """Every pii stage's summary counts; on the generated sample, also each planted type kept and left."""
-    folders = [folder for folder in context.work_folders if (folder / "summary").is_dir()]
-    if not folders:
+    counts = read_summaries(context.work_folders)
+    if counts is None:
         return None
+    folders = [folder for folder in context.work_folders if (folder / "summary").is_dir()]
     out = context.output_folder
     planted = context.ground_truth and planted_and_left(
         context.ground_truth, context.data_folder, context.output_format
     )
-    counts: Counter = Counter()
-    for folder in folders:
-        for path in (folder / "summary").glob("*.json"):
-            counts.update(json.loads(path.read_text()))
     findings = {k.split("/", 1)[1]: v for k, v in counts.items() if k.startswith("findings/")}
     actions: dict[str, dict[str, int]] = {}
     for key, value in counts.items():

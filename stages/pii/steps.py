@@ -12,7 +12,7 @@ from pathlib import Path
 
 from datatrove.data import Document, DocumentsPipeline
 
-from stages.base import CorpusStep, Drop, outcome_of
+from stages.base import CorpusStep, Drop, outcome_of, write_summary
 from stages.pii.entities import CONTEXT_REQUIRED, NER_ENTITIES
 
 
@@ -108,9 +108,7 @@ class ScrubPersonalData(CorpusStep):
         finally:
             if self._log:
                 self._log.close()
-            summary = Path(self.work_folder, "summary")
-            summary.mkdir(parents=True, exist_ok=True)
-            (summary / f"{rank:05d}.json").write_text(json.dumps(dict(self._counts), sort_keys=True))
+            write_summary(self.work_folder, rank, self._counts)
 
     def process_batch(self, docs: list[Document]) -> list[Document | Exception]:
         found = self._analyzer.analyze_many([doc.text for doc in docs])
