@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.plan import PassPlan
+from pipeline.plots import horizontal_bars
 
 PLOT_NAME = "profile.png"
 READ_WRITE = "read/write"
@@ -97,18 +98,8 @@ def plot_profile(stages: list[dict], path: Path) -> bool:
     ordered = sorted((row for row in stages if row["cpu_seconds"] > 0), key=lambda row: row["cpu_seconds"])
     if not ordered:
         return False
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 0.35 * len(ordered) + 1.2))
-    bars = ax.barh([row["stage"] for row in ordered], [row["cpu_seconds"] for row in ordered], color="#ef5675")
-    ax.bar_label(bars, labels=[f"{row['share']:.0%}" for row in ordered], padding=3)
-    ax.set_xlabel("CPU seconds (all tasks)")
-    ax.set_title("Where the time went, per stage")
-    ax.margins(x=0.15)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    ordered = ordered[::-1]  # slowest on top
+    horizontal_bars(path, [row["stage"] for row in ordered], [row["cpu_seconds"] for row in ordered],
+                    [f"{row['share']:.0%}" for row in ordered], xlabel="CPU seconds (all tasks)",
+                    title="Where the time went, per stage", color="#ef5675")  # fmt: skip
     return True

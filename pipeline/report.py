@@ -14,6 +14,8 @@ from pathlib import Path
 import yaml
 
 from pipeline.accounting import Accounting, metric_total, stat_total
+from pipeline.funnel import PLOT_NAME as FUNNEL_PLOT
+from pipeline.funnel import funnel_markdown, funnel_rows, plot_funnel
 from pipeline.plan import PassPlan
 from pipeline.profile import PLOT_NAME, pass_wall_seconds, plot_profile, profile_markdown, stage_profile
 
@@ -74,6 +76,8 @@ def write_report(
         "config": config,
     }
     report["profile"]["plotted"] = plot_profile(stages, root / PLOT_NAME)
+    report["funnel"] = funnel_rows(accounting.read, steps)
+    report["funnel_plotted"] = plot_funnel(report["funnel"], root / FUNNEL_PLOT)
     for key, _, data in extra_sections:
         report[key] = data
     (root / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -100,6 +104,8 @@ def _markdown(report: dict, extra_sections) -> str:
         f"{'holds' if acc['balanced'] else '**BROKEN**'}: read = kept + dropped + quarantined |",
         "",
         "Ids of dropped and quarantined documents: `accounting/<step>/<task>.jsonl`.",
+        "",
+        funnel_markdown(report["funnel"], report["funnel_plotted"]),
         "",
         "## Steps",
         "",

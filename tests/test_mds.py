@@ -448,3 +448,20 @@ print(heavy, streaming.MDSWriter is writer.MDSWriter, StreamingDataset.__name__,
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.split("\n")[-2] == "[] True StreamingDataset True"
+
+
+@pytest.mark.parametrize(("tail", "warned"), [(5, False), (50, True)])
+def test_the_report_warns_when_bucket_tails_lose_over_one_percent_of_the_tokens(tmp_path, tail, warned):
+    from stages.base import ReportContext
+    from stages.mds.report import training_data_section
+
+    (tmp_path / "mds").mkdir()
+    manifest = {"samples": 3, "shards": 1, "compression": "zstd", "documents": 9, "seed": 1, "buckets": 4,
+                "columns": "tokens", "tokens_in": 1000, "max_seq_len": 256, "dtype": "uint16",
+                "split_documents": True, "tokens_written": 1000 - tail, "tail_dropped": tail, "truncated": 0,
+                "padding": 0}  # fmt: skip
+    (tmp_path / "mds" / "manifest.json").write_text(json.dumps(manifest))
+    context = ReportContext([], tmp_path, tmp_path / "data", "jsonl")
+    _, markdown, data = training_data_section(context)
+    assert ("**Warning:** 5.00% of the tokens were dropped at bucket tails" in markdown) is warned
+    assert bool(data.get("warnings")) is warned

@@ -97,6 +97,18 @@ def test_report_has_steps_totals_and_config(finished_run):
     assert "| read | kept | dropped | quarantined |" in markdown and "holds" in markdown
 
 
+def test_report_shows_the_funnel_of_documents_after_each_stage(finished_run):
+    _, out, result = finished_run
+    report = json.loads((out / "report.json").read_text())
+    funnel = {row["stage"]: row["documents"] for row in report["funnel"]}
+    acc = result.accounting
+    assert list(funnel) == ["read", "normalize", "exact_dedup"]
+    assert funnel["read"] == acc.read and funnel["exact_dedup"] == acc.kept
+    assert funnel["read"] - funnel["normalize"] == sum(n for (step, _), n in acc.dropped.items() if "normalize" in step)
+    assert report["funnel_plotted"] and (out / "funnel.png").stat().st_size > 0
+    assert "## Funnel" in (out / "report.md").read_text()
+
+
 def test_report_profiles_time_per_stage_and_pass(finished_run):
     _, out, _ = finished_run
     report = json.loads((out / "report.json").read_text())

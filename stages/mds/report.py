@@ -8,6 +8,8 @@ from pathlib import Path
 from stages.base import ReportContext, ReportSection
 from stages.mds.publish import dataset_folder
 
+TAIL_WARNING_SHARE = 0.01  # of the tokens counted
+
 
 def training_data_section(context: ReportContext) -> ReportSection | None:
     """From the published dataset's manifest, or None when the run wrote no MDS dataset."""
@@ -46,4 +48,12 @@ def training_data_section(context: ReportContext) -> ReportSection | None:
             "Which documents each sample holds: `provenance.parquet` in the dataset folder. "
             f"Check the shards with `corpus-prep verify {dataset}`.",
         ]
+        if counted and manifest["tail_dropped"] / counted > TAIL_WARNING_SHARE:
+            warning = (
+                f"{share(manifest['tail_dropped'])} of the tokens were dropped at bucket tails (each of the "
+                f"{manifest['buckets']} buckets loses up to max_seq_len - 1): for a corpus this small, set fewer "
+                "`mds.buckets` or a smaller `max_seq_len`."
+            )
+            manifest = manifest | {"warnings": [warning]}
+            lines += ["", f"**Warning:** {warning}"]
     return "training_data", "\n".join(lines), manifest
