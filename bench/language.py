@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.harness import Comparison
 from pipeline.sample import generate_sample
-from stages.language import language_detector
+from stages.language import identify, language_detector
 
 
 def _labelled(pages: int) -> list[tuple[str, str]]:
@@ -30,16 +30,16 @@ def run(pages: int = 1500) -> list[Comparison]:
     detector = language_detector(2000)
 
     def ours(text: str) -> str:
-        return detector.detect(text.replace("\n", " "), model="lite", k=1)[0]["lang"]
+        return identify(detector, text, 2000)[0]
 
     def resiliparse(text: str) -> str:
         return detect_fast(text[:2000])[0]
 
     results = {}
-    for name, identify in (("ours", ours), ("resiliparse", resiliparse)):
-        identify(texts[0][0])  # load the model before timing
+    for name, language_of in (("ours", ours), ("resiliparse", resiliparse)):
+        language_of(texts[0][0])  # load the model before timing
         started = time.perf_counter()
-        right = sum(identify(text) == language for text, language in texts)
+        right = sum(language_of(text) == language for text, language in texts)
         results[name] = (right / len(texts), len(texts) / (time.perf_counter() - started))
     return [
         Comparison(

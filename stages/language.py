@@ -36,6 +36,12 @@ def language_detector(chars: int):
     return LangDetector(LangDetectConfig(model="lite", max_input_length=chars))
 
 
+def identify(detector, text: str, chars: int) -> tuple[str, float]:
+    """(language code, score) of a text's first `chars` characters; fastText reads one line."""
+    (best,) = detector.detect(text[:chars].replace("\n", " "), k=1)
+    return best["lang"], float(best["score"])
+
+
 class IdentifyLanguage(CorpusStep):
     """Reads `doc.text`; writes `metadata.language` (lid.176's code: en, de, zh, ...) and
     `metadata.language_score` (its probability, 0-1). Drops `language/<code>` when `keep` is set and
@@ -64,8 +70,7 @@ class IdentifyLanguage(CorpusStep):
     def process(self, doc: Document) -> Document:
         if self._detector is None:
             self._detector = language_detector(self.options.chars)
-        (best,) = self._detector.detect(doc.text.replace("\n", " "), model="lite", k=1)
-        language, score = best["lang"], float(best["score"])
+        language, score = identify(self._detector, doc.text, self.options.chars)
         doc.metadata[LANGUAGE_KEY] = language
         doc.metadata[SCORE_KEY] = round(score, 4)
         self.stat_update(f"language/{language}")
